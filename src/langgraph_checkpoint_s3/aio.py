@@ -1,0 +1,381 @@
+"""AsyncS3CheckpointSaver: the saver on aioboto3. It reads the same as
+:mod:`.saver`, line for line, but for ``await``; every rule is in :mod:`.core`."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Sequence,
+)
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aioboto3
+from aiobotocore.config import AioConfig
+from botocore.exceptions import BotoCoreError, ClientError
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+
+from . import core
+from .errors import DeleteFailedError, S3AccessError, from_botocore
+from .keys import CheckpointRef, Layout
+from .saver import _NOT_FOUND, _PRECONDITION_FAILED, DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+__all__ = ["AsyncS3CheckpointSaver"]
+
+_A = TypeVar("_A")
+_B = TypeVar("_B")
+_T = TypeVar("_T")
+
+
+class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
+    """A LangGraph checkpoint saver that stores checkpoints in Amazon S3, on
+    aioboto3. Use it as an async context manager: it holds one S3 client for
+    its lifetime and checks the bucket when entered.
+
+    Args:
+        bucket_name: The bucket; it must exist (checked on entry with HeadBucket).
+        prefix: Prefix of every key (default ``"checkpoints/"``).
+        session: An ``aioboto3.Session``; a default one when omitted (honouring
+            ``AWS_ENDPOINT_URL_S3`` and the standard credential chain).
+        endpoint_url: Endpoint of an S3-compatible store.
+        max_concurrency: How many S3 requests one call may have in flight.
+        **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
+
+    The sync methods work from threads other than the saver's event loop (a
+    sync graph run in a worker thread, for instance); on the loop's own thread
+    they raise, since they would block the loop they wait for.
+    """
+
+    client: S3Client
+
+    def __init__(
+        self,
+        bucket_name: str,
+        *,
+        prefix: str = "checkpoints/",
+        session: aioboto3.Session | None = None,
+        endpoint_url: str | None = None,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bucket_name = bucket_name
+        self.layout = Layout(prefix)
+        self.session = session or aioboto3.Session()
+        self.endpoint_url = endpoint_url
+        self.max_concurrency = max_concurrency
+        self._stack: AsyncExitStack | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._limit = asyncio.Semaphore(max_concurrency)
+
+    async def __aenter__(self) -> AsyncS3CheckpointSaver:
+        stack = AsyncExitStack()
+        config = AioConfig(
+            retries={"mode": "standard", "max_attempts": 5},
+            max_pool_connections=self.max_concurrency,
+            connect_timeout=10,
+            read_timeout=60,
+        )
+        self.client = await stack.enter_async_context(
+            self.session.client("s3", endpoint_url=self.endpoint_url, config=config)
+        )
+        try:
+            await self._call(
+                "HeadBucket", "", self.client.head_bucket, Bucket=self.bucket_name
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        self._loop = asyncio.get_running_loop()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        stack, self._stack, self._loop = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+
+    # -- LangGraph API --------------------------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, or the newest of its namespace."""
+        target = core.Target.of(config)
+        if target.checkpoint_id is None:
+            prefix = self.layout.namespace_checkpoints(
+                target.thread_id, target.checkpoint_ns
+            )
+            refs = core.checkpoint_refs(self.layout, await self._list(prefix))
+            if not refs:
+                return None
+            target = core.Target.of(core.config_of(refs[0]))
+        assert target.checkpoint_id is not None
+        found = await self._load([target.at(target.checkpoint_id)])
+        return core.to_tuple(*found[0]) if found else None
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Checkpoints newest first; see LangGraph's ``BaseCheckpointSaver.list``."""
+        query = core.ListQuery.of(config, filter=filter, before=before, limit=limit)
+        prefix = query.prefix(self.layout)
+        candidates = query.candidates(self.layout, await self._list(prefix))
+        remaining = query.limit
+        for batch in query.batches(candidates):
+            for stored, writes in await self._load(batch, query):
+                if remaining is not None and remaining <= 0:
+                    return
+                yield core.to_tuple(stored, writes)
+                remaining = None if remaining is None else remaining - 1
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint (one PUT); returns the config that names it."""
+        ref, body = core.encode_checkpoint(self.serde, config, checkpoint, metadata)
+        key = self.layout.checkpoint_key(ref)
+        if not await self._put(key, body, if_absent=True):
+            core.check_rewrite(key, await self._get(key), body)
+        return core.config_of(ref)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's pending writes: one PUT each, concurrently."""
+        objects, overwrite = core.encode_writes(
+            self.serde, config, writes, task_id, task_path
+        )
+        await self._run(
+            [
+                self._put(self.layout.write_key(ref), body, not overwrite)
+                for ref, body in objects
+            ]
+        )
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint and write of a thread, in every namespace."""
+        listed = await self._run(
+            [
+                self._list(self.layout.thread_checkpoints(thread_id)),
+                self._list(self.layout.thread_writes(thread_id)),
+            ]
+        )
+        await self._delete([key for keys in listed for key in keys])
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """The next channel version: ``f"{n:032}.{random:016}"``."""
+        return core.next_version(current)
+
+    # -- sync twins: the async methods on the saver's loop --------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Sync ``aget_tuple``, from a thread other than the saver's loop."""
+        return self._sync(self.aget_tuple(config))
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Sync ``alist``, from a thread other than the saver's loop."""
+
+        async def collect() -> builtins.list[CheckpointTuple]:
+            found = self.alist(config, filter=filter, before=before, limit=limit)
+            return [item async for item in found]
+
+        yield from self._sync(collect())
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Sync ``aput``, from a thread other than the saver's loop."""
+        return self._sync(self.aput(config, checkpoint, metadata, new_versions))
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Sync ``aput_writes``, from a thread other than the saver's loop."""
+        self._sync(self.aput_writes(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Sync ``adelete_thread``, from a thread other than the saver's loop."""
+        self._sync(self.adelete_thread(thread_id))
+
+    def _sync(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        loop = self._loop
+        if loop is None:
+            coro.close()
+            raise RuntimeError(
+                "AsyncS3CheckpointSaver is not open: use it as "
+                "`async with AsyncS3CheckpointSaver(...) as saver:`"
+            )
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            coro.close()
+            raise asyncio.InvalidStateError(
+                "Synchronous calls to AsyncS3CheckpointSaver are only allowed from a "
+                "different thread. From the main thread, use the async interface "
+                "(e.g. `await saver.aget_tuple(...)`, `await graph.ainvoke(...)`)."
+            )
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    # -- reading plans --------------------------------------------------------
+
+    async def _load(
+        self, refs: Sequence[CheckpointRef], query: core.ListQuery | None = None
+    ) -> core.Loaded:
+        """Checkpoints with their writes, in two or three concurrent rounds:
+        checkpoints and their writes' LISTs, then the writes. With a metadata
+        filter the writes are listed only for the checkpoints that pass it."""
+        filtered = query is not None and bool(query.filter)
+        listings = [] if filtered else core.writes_listings(self.layout, refs)
+        bodies, listed = await self._both(
+            [self._get(self.layout.checkpoint_key(ref)) for ref in refs],
+            [self._list(w.prefix, w.start_after) for w in listings],
+        )
+        stored = core.read_checkpoints(self.serde, self.layout, refs, bodies)
+        if query is not None and filtered:
+            stored = [s for s in stored if query.matches(s)]
+            listings = core.writes_listings(self.layout, [s.ref for s in stored])
+            listed = await self._run(
+                [self._list(w.prefix, w.start_after) for w in listings]
+            )
+        writes = core.writes_to_fetch(self.layout, listed, stored)
+        write_bodies = await self._run([self._get(key) for key, _ in writes])
+        return core.assemble(self.serde, stored, writes, write_bodies)
+
+    # -- bytes ----------------------------------------------------------------
+
+    async def _get(self, key: str) -> bytes | None:
+        try:
+            response = await self._call(
+                "GetObject",
+                key,
+                self.client.get_object,
+                Bucket=self.bucket_name,
+                Key=key,
+            )
+        except S3AccessError as exc:
+            if exc.code in _NOT_FOUND:
+                return None
+            raise
+        async with response["Body"] as stream:
+            return await self._call("GetObject", key, stream.read)
+
+    async def _put(self, key: str, body: bytes, if_absent: bool) -> bool:
+        """PUT an object; with ``if_absent``, False when the key was taken."""
+        try:
+            await self._call(
+                "PutObject",
+                key,
+                self.client.put_object,
+                Bucket=self.bucket_name,
+                Key=key,
+                Body=body,
+                ContentType="application/json",
+                **({"IfNoneMatch": "*"} if if_absent else {}),
+            )
+        except S3AccessError as exc:
+            if if_absent and exc.code in _PRECONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    async def _list(
+        self, prefix: str, start_after: str | None = None
+    ) -> builtins.list[str]:
+        extra: dict[str, Any] = {"StartAfter": start_after} if start_after else {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket_name, Prefix=prefix, **extra
+        )
+
+        async def collect() -> builtins.list[str]:
+            return [
+                obj["Key"] async for page in pages for obj in page.get("Contents", [])
+            ]
+
+        return await self._call("ListObjectsV2", prefix, collect)
+
+    async def _delete(self, keys: Sequence[str]) -> None:
+        responses = await self._run(
+            [
+                self._call(
+                    "DeleteObjects",
+                    chunk[0],
+                    self.client.delete_objects,
+                    Bucket=self.bucket_name,
+                    Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True},
+                )
+                for chunk in core.chunks(keys)
+            ]
+        )
+        failures = [f for response in responses for f in core.delete_failures(response)]
+        if failures:
+            raise DeleteFailedError(failures, bucket=self.bucket_name)
+
+    async def _call(
+        self, operation: str, key: str, fn: Callable[..., Awaitable[_T]], **kwargs: Any
+    ) -> _T:
+        if self._stack is None and operation != "HeadBucket":
+            raise RuntimeError(
+                "AsyncS3CheckpointSaver is not open: use it as "
+                "`async with AsyncS3CheckpointSaver(...) as saver:`"
+            )
+        try:
+            async with self._limit:
+                return await fn(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise from_botocore(
+                exc, operation=operation, bucket=self.bucket_name, key=key
+            ) from exc
+
+    async def _run(self, jobs: Sequence[Awaitable[_T]]) -> builtins.list[_T]:
+        return list(await asyncio.gather(*jobs))
+
+    async def _both(
+        self, first: Sequence[Awaitable[_A]], second: Sequence[Awaitable[_B]]
+    ) -> tuple[builtins.list[_A], builtins.list[_B]]:
+        a, b = await asyncio.gather(self._run(first), self._run(second))
+        return a, b

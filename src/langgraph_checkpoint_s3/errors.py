@@ -1,0 +1,117 @@
+"""The exceptions the savers raise.
+
+Every error names the S3 operation and key it concerns, so a log line is enough
+to find the object at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+
+__all__ = [
+    "BucketNotFoundError",
+    "CheckpointConflictError",
+    "CorruptObjectError",
+    "CredentialsError",
+    "DeleteFailedError",
+    "S3AccessError",
+    "S3CheckpointError",
+    "from_botocore",
+]
+
+_CREDENTIAL_CODES = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+)
+_MISSING_BUCKET_CODES = frozenset({"NoSuchBucket", "404"})
+
+
+class S3CheckpointError(Exception):
+    """Base class of every error this package raises."""
+
+    def __init__(self, message: str, *, operation: str = "", key: str = "") -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.key = key
+
+
+class S3AccessError(S3CheckpointError):
+    """S3 refused or failed a request (after botocore's retries)."""
+
+    def __init__(
+        self, message: str, *, operation: str = "", key: str = "", code: str = ""
+    ) -> None:
+        super().__init__(message, operation=operation, key=key)
+        self.code = code
+
+
+class CredentialsError(S3AccessError):
+    """No usable AWS credentials, or the store rejected them."""
+
+
+class BucketNotFoundError(S3AccessError):
+    """The bucket does not exist."""
+
+
+class CorruptObjectError(S3CheckpointError, ValueError):
+    """A stored object is not valid JSON, not ours, of an unknown version, or not
+    at the key its envelope names."""
+
+
+class CheckpointConflictError(S3CheckpointError):
+    """A checkpoint id was stored already, with different content."""
+
+
+class DeleteFailedError(S3CheckpointError):
+    """DeleteObjects reported keys it did not delete."""
+
+    def __init__(self, failures: Sequence[tuple[str, str]], *, bucket: str) -> None:
+        shown = ", ".join(f"{key} ({reason})" for key, reason in failures[:5])
+        more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
+        super().__init__(
+            f"DeleteObjects in bucket {bucket!r} did not delete {len(failures)} "
+            f"key(s): {shown}{more}",
+            operation="DeleteObjects",
+            key=failures[0][0] if failures else "",
+        )
+        self.failures = list(failures)
+
+
+def error_code(exc: ClientError) -> str:
+    """The S3 error code of a ClientError (``NoSuchKey``, ``412``, ...)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def from_botocore(
+    exc: ClientError | BotoCoreError, *, operation: str, bucket: str, key: str = ""
+) -> S3AccessError:
+    """Wrap a botocore error with the operation and the key it concerns."""
+    where = f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return CredentialsError(
+            f"{operation} {where}: {exc}", operation=operation, key=key
+        )
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+        text = f"{operation} {where} failed: {code}: {message}"
+        if code in _CREDENTIAL_CODES:
+            return CredentialsError(text, operation=operation, key=key, code=code)
+        if code in _MISSING_BUCKET_CODES and not key:
+            return BucketNotFoundError(
+                f"bucket {bucket!r} does not exist ({operation}: {code})",
+                operation=operation,
+                code=code,
+            )
+        if code == "NoSuchBucket":
+            return BucketNotFoundError(text, operation=operation, key=key, code=code)
+        return S3AccessError(text, operation=operation, key=key, code=code)
+    return S3AccessError(
+        f"{operation} {where} failed: {exc}", operation=operation, key=key
+    )

@@ -1,0 +1,247 @@
+"""The S3 key layout: build and parse every key the savers use.
+
+Layout (``{prefix}`` is the saver's prefix, each ``{...}`` one encoded component)::
+
+    {prefix}checkpoints/{thread_id}/{checkpoint_ns}/{checkpoint_id}.json
+    {prefix}writes/{thread_id}/{checkpoint_ns}/{checkpoint_id}/{task_id}_{idx}.json
+
+Ids are user input, so every component goes through :func:`encode_component`,
+which is injective and reversible, and leaves ordinary ids (uuids, ``a:1|b:2``,
+``user@example.com``) untouched so keys read exactly as the layout shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "MAX_KEY_BYTES",
+    "CheckpointRef",
+    "Layout",
+    "WriteRef",
+    "decode_component",
+    "encode_component",
+]
+
+DEFAULT_NAMESPACE = "__default__"
+"""Stands for the empty string, so that no key has an empty path segment."""
+
+MAX_KEY_BYTES = 1024
+"""S3's limit on the length of a key, in UTF-8 bytes."""
+
+_SUFFIX = ".json"
+_CHECKPOINTS = "checkpoints/"
+_WRITES = "writes/"
+
+
+def _must_escape(ch: str) -> bool:
+    # "%" is the escape itself; "/" and "\" would split a segment (some servers
+    # turn "\" into "/"); control and non-characters break S3's XML listings.
+    code = ord(ch)
+    return (
+        ch in "%/\\"
+        or code < 0x20
+        or 0x7F <= code <= 0x9F
+        or code in (0xFFFE, 0xFFFF)
+        or 0xD800 <= code <= 0xDFFF
+    )
+
+
+def _escape(ch: str) -> str:
+    return "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+
+
+def encode_component(value: str) -> str:
+    """Encode one id as a key path segment; the inverse of :func:`decode_component`.
+
+    ``""`` becomes ``__default__`` and a literal ``__default__`` becomes
+    ``%5F_default__``; ``.`` and ``..`` are escaped so no server resolves them.
+    """
+    if value == "":
+        return DEFAULT_NAMESPACE
+    if value == DEFAULT_NAMESPACE:
+        return "%5F" + value[1:]
+    if value in (".", ".."):
+        return "%2E" * len(value)
+    return "".join(_escape(ch) if _must_escape(ch) else ch for ch in value)
+
+
+def decode_component(segment: str) -> str:
+    """Decode a key path segment made by :func:`encode_component`.
+
+    Raises ValueError for a segment that encoding could not have produced.
+    """
+    if segment == DEFAULT_NAMESPACE:
+        return ""
+    if "%" not in segment:
+        if segment == "" or "/" in segment:
+            raise ValueError(f"not an encoded key segment: {segment!r}")
+        return segment
+    out = bytearray()
+    i = 0
+    while i < len(segment):
+        ch = segment[i]
+        if ch == "%":
+            hex_digits = segment[i + 1 : i + 3]
+            if len(hex_digits) != 2 or not all(
+                c in "0123456789ABCDEF" for c in hex_digits
+            ):
+                raise ValueError(f"bad escape in key segment: {segment!r}")
+            out.append(int(hex_digits, 16))
+            i += 3
+        else:
+            out.extend(ch.encode("utf-8"))
+            i += 1
+    decoded = out.decode("utf-8", "surrogatepass")
+    if encode_component(decoded) != segment:
+        raise ValueError(f"not a canonical key segment: {segment!r}")
+    return decoded
+
+
+@dataclass(frozen=True, order=True)
+class CheckpointRef:
+    """Identity of one checkpoint."""
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+
+
+@dataclass(frozen=True)
+class WriteRef:
+    """Identity of one pending write."""
+
+    checkpoint: CheckpointRef
+    task_id: str
+    idx: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Builds and parses the keys under one prefix."""
+
+    prefix: str = "checkpoints/"
+
+    def __post_init__(self) -> None:
+        if self.prefix and not self.prefix.endswith("/"):
+            object.__setattr__(self, "prefix", self.prefix + "/")
+        if self.prefix.startswith("/") or "//" in self.prefix:
+            raise ValueError(f"prefix must not have empty segments: {self.prefix!r}")
+
+    # -- prefixes (for LIST and delete) -------------------------------------
+
+    def all_checkpoints(self) -> str:
+        return self.prefix + _CHECKPOINTS
+
+    def all_writes(self) -> str:
+        return self.prefix + _WRITES
+
+    def thread_checkpoints(self, thread_id: str) -> str:
+        return self._checked(
+            f"{self.all_checkpoints()}{encode_component(thread_id)}/", thread_id
+        )
+
+    def thread_writes(self, thread_id: str) -> str:
+        return self._checked(
+            f"{self.all_writes()}{encode_component(thread_id)}/", thread_id
+        )
+
+    def namespace_checkpoints(self, thread_id: str, checkpoint_ns: str) -> str:
+        return self._checked(
+            self.thread_checkpoints(thread_id) + encode_component(checkpoint_ns) + "/",
+            checkpoint_ns,
+        )
+
+    def namespace_writes(self, thread_id: str, checkpoint_ns: str) -> str:
+        return self._checked(
+            self.thread_writes(thread_id) + encode_component(checkpoint_ns) + "/",
+            checkpoint_ns,
+        )
+
+    def checkpoint_writes(self, ref: CheckpointRef) -> str:
+        return self._checked(
+            self.namespace_writes(ref.thread_id, ref.checkpoint_ns)
+            + encode_component(ref.checkpoint_id)
+            + "/",
+            ref.checkpoint_id,
+        )
+
+    # -- object keys --------------------------------------------------------
+
+    def checkpoint_key(self, ref: CheckpointRef) -> str:
+        return self._checked(
+            self.namespace_checkpoints(ref.thread_id, ref.checkpoint_ns)
+            + encode_component(ref.checkpoint_id)
+            + _SUFFIX,
+            ref.checkpoint_id,
+        )
+
+    def write_key(self, ref: WriteRef) -> str:
+        return self._checked(
+            self.checkpoint_writes(ref.checkpoint)
+            + f"{encode_component(ref.task_id)}_{ref.idx}{_SUFFIX}",
+            ref.task_id,
+        )
+
+    # -- parsing ------------------------------------------------------------
+
+    def parse_checkpoint_key(self, key: str) -> CheckpointRef | None:
+        """The checkpoint a key names, or None for a key that is not one."""
+        parts = self._split(key, self.all_checkpoints(), 3)
+        if parts is None or not parts[2].endswith(_SUFFIX):
+            return None
+        try:
+            return CheckpointRef(
+                decode_component(parts[0]),
+                decode_component(parts[1]),
+                decode_component(parts[2][: -len(_SUFFIX)]),
+            )
+        except ValueError:
+            return None
+
+    def parse_write_key(self, key: str) -> WriteRef | None:
+        """The pending write a key names, or None for a key that is not one."""
+        parts = self._split(key, self.all_writes(), 4)
+        if parts is None or not parts[3].endswith(_SUFFIX):
+            return None
+        task, sep, idx = parts[3][: -len(_SUFFIX)].rpartition("_")
+        try:
+            if not sep or idx != str(int(idx)):
+                return None
+            checkpoint = CheckpointRef(
+                decode_component(parts[0]),
+                decode_component(parts[1]),
+                decode_component(parts[2]),
+            )
+            return WriteRef(checkpoint, decode_component(task), int(idx))
+        except ValueError:
+            return None
+
+    def parse_thread(self, key: str) -> str | None:
+        """The thread a checkpoint or write key belongs to."""
+        for root in (self.all_checkpoints(), self.all_writes()):
+            if key.startswith(root):
+                segment = key[len(root) :].split("/", 1)[0]
+                try:
+                    return decode_component(segment)
+                except ValueError:
+                    return None
+        return None
+
+    @staticmethod
+    def _split(key: str, root: str, count: int) -> list[str] | None:
+        if not key.startswith(root):
+            return None
+        parts = key[len(root) :].split("/")
+        return parts if len(parts) == count else None
+
+    @staticmethod
+    def _checked(key: str, culprit: str) -> str:
+        size = len(key.encode("utf-8", "surrogatepass"))
+        if size > MAX_KEY_BYTES:
+            raise ValueError(
+                f"id {culprit[:80]!r}{'...' if len(culprit) > 80 else ''} makes an "
+                f"S3 key of {size} bytes; S3 allows at most {MAX_KEY_BYTES}"
+            )
+        return key

@@ -1,0 +1,347 @@
+"""S3CheckpointSaver: the saver on boto3. It only moves bytes; every rule is in
+:mod:`.core`. Reads and writes that do not depend on each other run
+concurrently on a thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+
+from . import core
+from .errors import DeleteFailedError, S3AccessError, from_botocore
+from .keys import CheckpointRef, Layout
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["S3CheckpointSaver"]
+
+_A = TypeVar("_A")
+_B = TypeVar("_B")
+_T = TypeVar("_T")
+
+DEFAULT_CONCURRENCY = 16
+_PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412"})
+_NOT_FOUND = frozenset({"NoSuchKey", "404"})
+
+
+def client_config(max_concurrency: int) -> Config:
+    """botocore's standard retry mode (throttling, 5xx, timeouts) and a
+    connection pool as large as the saver's concurrency."""
+    return Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        max_pool_connections=max_concurrency,
+        connect_timeout=10,
+        read_timeout=60,
+    )
+
+
+class S3CheckpointSaver(BaseCheckpointSaver[str]):
+    """A LangGraph checkpoint saver that stores checkpoints in Amazon S3.
+
+    Args:
+        bucket_name: The bucket; it must exist (checked here with HeadBucket).
+        prefix: Prefix of every key (default ``"checkpoints/"``).
+        s3_client: A boto3 S3 client; one is created when omitted (honouring
+            ``AWS_ENDPOINT_URL_S3`` and the standard credential chain).
+        endpoint_url: Endpoint of an S3-compatible store, for the created client.
+        max_concurrency: How many S3 requests one call may have in flight.
+        **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
+
+    Raises:
+        BucketNotFoundError, CredentialsError, S3AccessError: when the bucket
+            cannot be reached.
+
+    The ``a*`` methods run the sync ones in a worker thread, so an async graph
+    can use this saver too.
+    """
+
+    def __init__(
+        self,
+        bucket_name: str,
+        *,
+        prefix: str = "checkpoints/",
+        s3_client: S3Client | None = None,
+        endpoint_url: str | None = None,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bucket_name = bucket_name
+        self.layout = Layout(prefix)
+        self.client: S3Client = s3_client or boto3.client(
+            "s3", endpoint_url=endpoint_url, config=client_config(max_concurrency)
+        )
+        self._pool = ThreadPoolExecutor(
+            max_concurrency, thread_name_prefix="s3-checkpoint"
+        )
+        self._call("HeadBucket", "", self.client.head_bucket, Bucket=bucket_name)
+
+    def close(self) -> None:
+        """Release the worker threads."""
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> S3CheckpointSaver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- LangGraph API --------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, or the newest of its namespace."""
+        target = core.Target.of(config)
+        if target.checkpoint_id is None:
+            prefix = self.layout.namespace_checkpoints(
+                target.thread_id, target.checkpoint_ns
+            )
+            refs = core.checkpoint_refs(self.layout, self._list(prefix))
+            if not refs:
+                return None
+            target = core.Target.of(core.config_of(refs[0]))
+        assert target.checkpoint_id is not None
+        found = self._load([target.at(target.checkpoint_id)])
+        return core.to_tuple(*found[0]) if found else None
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first; see LangGraph's ``BaseCheckpointSaver.list``."""
+        query = core.ListQuery.of(config, filter=filter, before=before, limit=limit)
+        candidates = query.candidates(
+            self.layout, self._list(query.prefix(self.layout))
+        )
+        remaining = query.limit
+        for batch in query.batches(candidates):
+            for stored, writes in self._load(batch, query):
+                if remaining is not None and remaining <= 0:
+                    return
+                yield core.to_tuple(stored, writes)
+                remaining = None if remaining is None else remaining - 1
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint (one PUT); returns the config that names it."""
+        ref, body = core.encode_checkpoint(self.serde, config, checkpoint, metadata)
+        key = self.layout.checkpoint_key(ref)
+        if not self._put(key, body, if_absent=True):
+            core.check_rewrite(key, self._get(key), body)
+        return core.config_of(ref)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's pending writes: one PUT each, concurrently."""
+        objects, overwrite = core.encode_writes(
+            self.serde, config, writes, task_id, task_path
+        )
+        self._run(
+            [
+                partial(self._put, self.layout.write_key(ref), body, not overwrite)
+                for ref, body in objects
+            ]
+        )
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint and write of a thread, in every namespace."""
+        listed = self._run(
+            [
+                partial(self._list, self.layout.thread_checkpoints(thread_id)),
+                partial(self._list, self.layout.thread_writes(thread_id)),
+            ]
+        )
+        self._delete([key for keys in listed for key in keys])
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """The next channel version: ``f"{n:032}.{random:016}"``."""
+        return core.next_version(current)
+
+    # -- async twins: the sync methods in a worker thread ---------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async ``get_tuple`` (runs in a worker thread)."""
+        return await asyncio.to_thread(self.get_tuple, config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async ``list`` (runs in a worker thread)."""
+        found = await asyncio.to_thread(
+            lambda: [*self.list(config, filter=filter, before=before, limit=limit)]
+        )
+        for item in found:
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async ``put`` (runs in a worker thread)."""
+        return await asyncio.to_thread(
+            self.put, config, checkpoint, metadata, new_versions
+        )
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async ``put_writes`` (runs in a worker thread)."""
+        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async ``delete_thread`` (runs in a worker thread)."""
+        await asyncio.to_thread(self.delete_thread, thread_id)
+
+    # -- reading plans --------------------------------------------------------
+
+    def _load(
+        self, refs: Sequence[CheckpointRef], query: core.ListQuery | None = None
+    ) -> core.Loaded:
+        """Checkpoints with their writes, in two or three concurrent rounds:
+        checkpoints and their writes' LISTs, then the writes. With a metadata
+        filter the writes are listed only for the checkpoints that pass it."""
+        filtered = query is not None and bool(query.filter)
+        listings = [] if filtered else core.writes_listings(self.layout, refs)
+        bodies, listed = self._both(
+            [partial(self._get, self.layout.checkpoint_key(ref)) for ref in refs],
+            [partial(self._list, w.prefix, w.start_after) for w in listings],
+        )
+        stored = core.read_checkpoints(self.serde, self.layout, refs, bodies)
+        if query is not None and filtered:
+            stored = [s for s in stored if query.matches(s)]
+            listings = core.writes_listings(self.layout, [s.ref for s in stored])
+            listed = self._run(
+                [partial(self._list, w.prefix, w.start_after) for w in listings]
+            )
+        writes = core.writes_to_fetch(self.layout, listed, stored)
+        write_bodies = self._run([partial(self._get, key) for key, _ in writes])
+        return core.assemble(self.serde, stored, writes, write_bodies)
+
+    # -- bytes ----------------------------------------------------------------
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            response = self._call(
+                "GetObject",
+                key,
+                self.client.get_object,
+                Bucket=self.bucket_name,
+                Key=key,
+            )
+        except S3AccessError as exc:
+            if exc.code in _NOT_FOUND:
+                return None
+            raise
+        return self._call("GetObject", key, response["Body"].read)
+
+    def _put(self, key: str, body: bytes, if_absent: bool) -> bool:
+        """PUT an object; with ``if_absent``, False when the key was taken."""
+        try:
+            self._call(
+                "PutObject",
+                key,
+                self.client.put_object,
+                Bucket=self.bucket_name,
+                Key=key,
+                Body=body,
+                ContentType="application/json",
+                **({"IfNoneMatch": "*"} if if_absent else {}),
+            )
+        except S3AccessError as exc:
+            if if_absent and exc.code in _PRECONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def _list(self, prefix: str, start_after: str | None = None) -> builtins.list[str]:
+        extra: dict[str, Any] = {"StartAfter": start_after} if start_after else {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket_name, Prefix=prefix, **extra
+        )
+        return self._call(
+            "ListObjectsV2",
+            prefix,
+            lambda: [obj["Key"] for page in pages for obj in page.get("Contents", [])],
+        )
+
+    def _delete(self, keys: Sequence[str]) -> None:
+        responses = self._run(
+            [
+                partial(
+                    self._call,
+                    "DeleteObjects",
+                    chunk[0],
+                    self.client.delete_objects,
+                    Bucket=self.bucket_name,
+                    Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True},
+                )
+                for chunk in core.chunks(keys)
+            ]
+        )
+        failures = [f for response in responses for f in core.delete_failures(response)]
+        if failures:
+            raise DeleteFailedError(failures, bucket=self.bucket_name)
+
+    def _call(
+        self, operation: str, key: str, fn: Callable[..., _T], **kwargs: Any
+    ) -> _T:
+        try:
+            return fn(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise from_botocore(
+                exc, operation=operation, bucket=self.bucket_name, key=key
+            ) from exc
+
+    def _run(self, jobs: Sequence[Callable[[], _T]]) -> builtins.list[_T]:
+        if len(jobs) <= 1:
+            return [job() for job in jobs]
+        return [future.result() for future in [self._pool.submit(j) for j in jobs]]
+
+    def _both(
+        self, first: Sequence[Callable[[], _A]], second: Sequence[Callable[[], _B]]
+    ) -> tuple[builtins.list[_A], builtins.list[_B]]:
+        futures_a = [self._pool.submit(job) for job in first]
+        futures_b = [self._pool.submit(job) for job in second]
+        return [f.result() for f in futures_a], [f.result() for f in futures_b]
