@@ -425,10 +425,8 @@ class ListQuery:
 
     def matches(self, stored: StoredCheckpoint) -> bool:
         metadata: Mapping[str, Any] = stored.metadata
-        return all(
-            key in metadata and metadata[key] == value
-            for key, value in self.filter.items()
-        )
+        # An absent key reads as None, as in LangGraph's InMemorySaver.
+        return all(metadata.get(key) == value for key, value in self.filter.items())
 
 
 @dataclass(frozen=True)
@@ -446,7 +444,7 @@ def writes_listings(
 
     One checkpoint: LIST its own folder. Several in one namespace: one LIST of
     the namespace starting just before the smallest of their folders, so the
-    newest k checkpoints cost one LIST, not k.
+    newest k checkpoints cost one LIST (a page per 1,000 writes), not k.
     """
     by_namespace: dict[tuple[str, str], list[CheckpointRef]] = defaultdict(list)
     for ref in refs:
@@ -456,10 +454,11 @@ def writes_listings(
         if len(group) == 1:
             listings.append(WritesListing(layout.checkpoint_writes(group[0]), None))
             continue
-        start = min(layout.checkpoint_writes(ref) for ref in group)
-        listings.append(
-            WritesListing(layout.namespace_writes(thread_id, ns), start[:-1])
-        )
+        # Start after the smallest folder name less its last character: every
+        # wanted key sorts after that, both in S3's byte order and in servers
+        # (SeaweedFS) that walk folders and skip a folder StartAfter names.
+        start = min(layout.checkpoint_writes(ref) for ref in group)[:-2]
+        listings.append(WritesListing(layout.namespace_writes(thread_id, ns), start))
     return listings
 
 

@@ -4,7 +4,7 @@ These models are the only way an object is written or read. Structural fields
 stay plain JSON so the objects can be read without Python; values go through
 the saver's serializer and are stored as ``{"type": tag, "data": base64}``.
 
-Regenerate the committed schemas with ``python -m langgraph_checkpoint_s3.envelopes``.
+Regenerate the committed schemas with ``python scripts/export_schemas.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +27,7 @@ __all__ = [
     "write_schemas",
 ]
 
-SCHEMA_BASE_URI = "https://langgraph-checkpoint-s3.dev/schemas/"
+SCHEMA_BASE_URI = "urn:langgraph-checkpoint-s3:schemas:"
 
 Version = str | int | float
 """A channel version: LangGraph allows any of the three."""
@@ -150,9 +149,3 @@ def write_schemas(directory: Path) -> list[Path]:
         path.write_text(render_schema(schema), encoding="utf-8")
         written.append(path)
     return written
-
-
-if __name__ == "__main__":  # pragma: no cover - a maintenance command
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("schemas")
-    for path in write_schemas(target):
-        print(path)

@@ -1,0 +1,755 @@
+"""``s3-checkpoint``: inspect the LangGraph checkpoints a saver stored in S3.
+
+Every command prints one JSON document on stdout and nothing else; errors are
+one line on stderr, and the exit code says what went wrong (see ``ExitCode``).
+Reads go through :class:`S3CheckpointSaver` and :mod:`.core`; the only S3 calls
+made here directly are key listings (``list``, ``threads``) and the object
+reads of ``validate``, which must see objects the saver would refuse.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import lru_cache, wraps
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, cast
+from urllib.parse import urlsplit
+
+import boto3
+import click
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
+
+from . import core
+from .errors import (
+    CredentialsError,
+    S3AccessError,
+    S3CheckpointError,
+    from_botocore,
+)
+from .keys import CheckpointRef, Layout, WriteRef
+from .render import JSON, TolerantSerializer, to_json
+from .saver import DEFAULT_CONCURRENCY, S3CheckpointSaver, client_config
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ListObjectsV2OutputTypeDef
+
+__all__ = ["ExitCode", "S3Uri", "check_object", "cli", "main"]
+
+
+class ExitCode(IntEnum):
+    """The exit codes the seed defines. Usage errors (a missing or unknown
+    option, a bad option value) exit with RUNTIME: 2, click's own code for
+    them, means a credentials error here."""
+
+    OK = 0
+    BAD_URI = 1
+    CREDENTIALS = 2
+    S3_ACCESS = 3
+    RUNTIME = 4
+    UNEXPECTED = 5
+    INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """An error with a message for the user and the exit code it maps to."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# -- S3 location and connection -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    """``s3://bucket/prefix/``: the bucket and the saver's key prefix."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Uri:
+        """Split an ``s3://`` URI; raises CliError (exit 1) when malformed."""
+        scheme, sep, rest = uri.partition("://")
+        bucket, _, prefix = rest.partition("/")
+        if scheme != "s3" or not sep or not _valid_bucket(bucket):
+            raise CliError(
+                f"invalid S3 URI {uri!r}: expected s3://BUCKET/PREFIX/",
+                ExitCode.BAD_URI,
+            )
+        try:
+            layout = Layout(prefix)
+        except ValueError as exc:
+            raise CliError(f"invalid S3 URI {uri!r}: {exc}", ExitCode.BAD_URI) from None
+        return cls(bucket, layout.prefix)
+
+
+def _valid_bucket(name: str) -> bool:
+    # Legacy and S3-compatible stores allow more than today's AWS rules
+    # (uppercase, underscores, 255 bytes); reject only what cannot be a name.
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    return (
+        3 <= len(name) <= 255
+        and set(name) <= allowed
+        and name[0].isalnum()
+        and name[-1].isalnum()
+    )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The S3 options every command takes."""
+
+    s3_prefix: str
+    profile: str | None
+    region: str | None
+    endpoint_url: str | None
+
+    def open(self) -> S3CheckpointSaver:
+        """A read-only saver on the prefix; its HeadBucket reports a missing
+        bucket or rejected credentials before any command runs."""
+        uri = S3Uri.parse(self.s3_prefix)
+        try:
+            session = boto3.Session(profile_name=self.profile, region_name=self.region)
+        except ProfileNotFound as exc:
+            raise CredentialsError(str(exc)) from exc
+        client = session.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            config=client_config(DEFAULT_CONCURRENCY),
+        )
+        try:
+            return S3CheckpointSaver(
+                uri.bucket,
+                prefix=uri.prefix,
+                s3_client=client,
+                serde=TolerantSerializer(quiet=not _state().debug),
+            )
+        except S3AccessError as exc:
+            reason = _why_forbidden(client, uri) if exc.code == "403" else None
+            if reason is None:
+                raise
+            raise reason from exc
+
+
+def _why_forbidden(client: S3Client, uri: S3Uri) -> S3AccessError | None:
+    """The reason behind a HeadBucket 403, which has no body to say whether
+    the credentials or the permissions are wrong: a LIST's error says."""
+    try:
+        client.list_objects_v2(Bucket=uri.bucket, Prefix=uri.prefix, MaxKeys=1)
+    except (ClientError, BotoCoreError) as exc:
+        return from_botocore(
+            exc, operation="ListObjectsV2", bucket=uri.bucket, key=uri.prefix
+        )
+    return None
+
+
+def _check_endpoint(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise click.BadParameter(
+                f"{value!r} is not an http(s) URL", ctx=ctx, param=param
+            )
+    return value
+
+
+def s3_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add the connection options; the command receives a ``conn`` argument."""
+
+    @click.option(
+        "--s3-prefix",
+        required=True,
+        metavar="s3://BUCKET/PREFIX/",
+        help="Where the saver stores its objects: bucket and the saver's prefix.",
+    )
+    @click.option("--profile", help="AWS profile (default: the credential chain).")
+    @click.option(
+        "--region", help="AWS region of the bucket or the S3-compatible store."
+    )
+    @click.option(
+        "--endpoint-url",
+        callback=_check_endpoint,
+        metavar="URL",
+        help="Endpoint of an S3-compatible store (default: $AWS_ENDPOINT_URL_S3, "
+        "else AWS).",
+    )
+    @wraps(command)
+    def wrapper(
+        s3_prefix: str,
+        profile: str | None,
+        region: str | None,
+        endpoint_url: str | None,
+        **kwargs: Any,
+    ) -> None:
+        command(Connection(s3_prefix, profile, region, endpoint_url), **kwargs)
+
+    return wrapper
+
+
+# -- S3 listings ----------------------------------------------------------------
+
+
+def _pages(
+    saver: S3CheckpointSaver, prefix: str, delimiter: str = ""
+) -> list[ListObjectsV2OutputTypeDef]:
+    """Every page of a LIST: one request per 1,000 keys."""
+    paginator = saver.client.get_paginator("list_objects_v2")
+    extra: dict[str, Any] = {"Delimiter": delimiter} if delimiter else {}
+    try:
+        return list(
+            paginator.paginate(Bucket=saver.bucket_name, Prefix=prefix, **extra)
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise from_botocore(
+            exc, operation="ListObjectsV2", bucket=saver.bucket_name, key=prefix
+        ) from exc
+
+
+def _keys(saver: S3CheckpointSaver, prefix: str) -> list[str]:
+    return [
+        obj["Key"] for page in _pages(saver, prefix) for obj in page.get("Contents", [])
+    ]
+
+
+def _get(saver: S3CheckpointSaver, key: str) -> bytes | None:
+    """An object's bytes, or None when it vanished since it was listed."""
+    try:
+        response = saver.client.get_object(Bucket=saver.bucket_name, Key=key)
+        return response["Body"].read()
+    except saver.client.exceptions.NoSuchKey:
+        return None
+    except (ClientError, BotoCoreError) as exc:
+        raise from_botocore(
+            exc, operation="GetObject", bucket=saver.bucket_name, key=key
+        ) from exc
+
+
+def _thread_config(thread_id: str, checkpoint_ns: str | None) -> RunnableConfig:
+    """A thread, or one namespace of it (without one, list() covers all)."""
+    configurable: dict[str, Any] = {"thread_id": thread_id}
+    if checkpoint_ns is not None:
+        configurable["checkpoint_ns"] = checkpoint_ns
+    return {"configurable": configurable}
+
+
+def checkpoint_refs(
+    saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str | None
+) -> list[CheckpointRef]:
+    """The thread's checkpoints, newest first, from key listings alone."""
+    query = core.ListQuery.of(
+        _thread_config(thread_id, checkpoint_ns), filter=None, before=None, limit=None
+    )
+    return query.candidates(saver.layout, _keys(saver, query.prefix(saver.layout)))
+
+
+# -- output ---------------------------------------------------------------------
+
+
+def _emit(document: JSON) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def render_tuple(item: CheckpointTuple) -> dict[str, JSON]:
+    """A checkpoint tuple as the seed's JSON object, values made readable."""
+    configurable = item.config["configurable"]
+    parent = (item.parent_config or {}).get("configurable", {})
+    return {
+        "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+        "checkpoint_id": configurable["checkpoint_id"],
+        "parent_checkpoint_id": parent.get("checkpoint_id"),
+        "checkpoint": to_json(item.checkpoint),
+        "metadata": to_json(item.metadata),
+        "pending_writes": [
+            {"task_id": task_id, "channel": channel, "value": to_json(value)}
+            for task_id, channel, value in item.pending_writes or []
+        ],
+    }
+
+
+class _AsTerminal(io.TextIOBase):
+    """A stream that claims to be a terminal, so ``--progress`` draws the bar
+    even into a pipe or a file (click shows only the label there)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _wants_progress(flag: bool | None) -> bool:
+    return sys.stderr.isatty() if flag is None else flag
+
+
+@contextmanager
+def progress_bar(length: int, label: str, shown: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr; yields a thread-safe ``tick``."""
+    stderr = sys.stderr
+    stream = stderr if stderr.isatty() else cast(TextIO, _AsTerminal(stderr))
+    lock = threading.Lock()
+    with click.progressbar(
+        length=length, label=label, file=stream, hidden=not shown
+    ) as bar:
+
+        def tick() -> None:
+            with lock:
+                bar.update(1)
+
+        yield tick
+
+
+def _on_checkpoint_fetched(saver: S3CheckpointSaver, tick: Callable[[], None]) -> None:
+    """Call ``tick`` as each checkpoint object arrives. ``saver.list`` fetches
+    them all concurrently before it yields the first, so the client's events
+    are the only view of its progress."""
+    events = saver.client.meta.events
+    slot = "s3_checkpoint_cli_key"
+
+    def remember_key(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context[slot] = params.get("Key", "")
+
+    def count(context: dict[str, Any], **_: Any) -> None:
+        if saver.layout.parse_checkpoint_key(context.get(slot, "")) is not None:
+            tick()
+
+    events.register("provide-client-params.s3.GetObject", remember_key)
+    events.register("after-call.s3.GetObject", count)
+
+
+# -- validation -----------------------------------------------------------------
+
+_INDEX = "index/"
+
+
+@lru_cache(maxsize=1)
+def schema_validators() -> dict[str, Draft202012Validator]:
+    """A validator per envelope schema file, from the package (wheel) or the
+    repository's ``schemas/`` (editable install)."""
+    packaged = resources.files(__package__) / "schemas"
+    folder: Any = (
+        packaged
+        if packaged.is_dir()
+        else Path(__file__).resolve().parents[2] / "schemas"
+    )
+    validators = {}
+    for name in ("checkpoint.v1.json", "write.v1.json"):
+        schema = json.loads((folder / name).read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+        validators[name] = Draft202012Validator(schema)
+    return validators
+
+
+def _identity(ref: CheckpointRef | WriteRef) -> list[tuple[tuple[str, ...], Any]]:
+    """The envelope fields that must repeat what the key says (as core checks
+    on every read)."""
+    if isinstance(ref, WriteRef):
+        return [
+            *_identity(ref.checkpoint)[:3],
+            (("task_id",), ref.task_id),
+            (("idx",), ref.idx),
+        ]
+    return [
+        (("thread_id",), ref.thread_id),
+        (("checkpoint_ns",), ref.checkpoint_ns),
+        (("checkpoint_id",), ref.checkpoint_id),
+        (("checkpoint", "id"), ref.checkpoint_id),
+    ]
+
+
+def _field(document: Any, path: Sequence[str]) -> Any:
+    for name in path:
+        document = document.get(name) if isinstance(document, dict) else None
+    return document
+
+
+def check_object(layout: Layout, key: str, body: bytes | None) -> str | None:
+    """Why the object at ``key`` is not a valid checkpoint or write sitting at
+    its own key, or None when it is. ``body`` is unused for unexpected keys."""
+    ref: CheckpointRef | WriteRef | None = layout.parse_checkpoint_key(key)
+    schema = "checkpoint.v1.json"
+    if ref is None:
+        ref, schema = layout.parse_write_key(key), "write.v1.json"
+    if ref is None:
+        return "unexpected key: neither a checkpoint nor a write key"
+    try:
+        document = json.loads(body or b"")
+    except ValueError:
+        return "not a JSON document"
+    error = best_match(schema_validators()[schema].iter_errors(document))
+    if error is not None:
+        return f"does not match {schema}: {error.json_path}: {_short(error.message)}"
+    for path, expected in _identity(ref):
+        found = _field(document, path)
+        if found != expected:
+            return (
+                f"misplaced: envelope says {'.'.join(path)}={_short(repr(found))} "
+                f"but the key says {expected!r}"
+            )
+    return None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _validate_keys(
+    saver: S3CheckpointSaver, keys: Sequence[str], tick: Callable[[], None]
+) -> list[tuple[str, str]]:
+    """Fetch and check every key concurrently; the (key, reason) of failures."""
+    layout = saver.layout
+
+    def check(key: str) -> tuple[str, str | None]:
+        known = layout.parse_checkpoint_key(key) or layout.parse_write_key(key)
+        body = _get(saver, key) if known is not None else None
+        if known is not None and body is None:
+            return key, None  # deleted since it was listed: nothing to check
+        return key, check_object(layout, key, body)
+
+    failures: list[tuple[str, str]] = []
+    with ThreadPoolExecutor(DEFAULT_CONCURRENCY) as pool:
+        for future in as_completed([pool.submit(check, key) for key in keys]):
+            key, reason = future.result()
+            tick()
+            if reason is not None:
+                failures.append((key, reason))
+    return sorted(failures)
+
+
+# -- commands -------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    """Global options, shared with ``main`` so it can report errors."""
+
+    debug: bool = False
+
+
+def _state() -> _State:
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(_State) if ctx is not None else None
+    return found or _State()
+
+
+_EXIT_CODES_HELP = """\
+\b
+Exit codes:
+  0  success
+  1  invalid S3 URI
+  2  AWS credentials error (none found, or rejected by the store)
+  3  S3 access error (missing bucket, access denied, other S3 errors)
+  4  checkpoint not found, invalid object, usage error (missing or
+     unknown option), or another runtime error
+  5  unexpected error
+
+Errors are one line on stderr; --debug adds the traceback.
+"""
+
+
+class _App(click.Group):
+    """Maps every error to the seed's exit codes and a one-line message,
+    whether run as a script or through click's test runner."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        state = _State()
+        try:
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, obj=state, **extra
+            )
+            code = int(result) if isinstance(result, int) else ExitCode.OK
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)
+            code = ExitCode.RUNTIME
+        except click.exceptions.Abort:  # Ctrl-C; click turns it into Abort
+            code = _report(CliError("interrupted", ExitCode.INTERRUPTED), False)
+        except Exception as exc:
+            code = _report(exc, state.debug)
+        if standalone_mode:
+            raise SystemExit(code)
+        return code
+
+
+def _report(exc: Exception, debug: bool) -> ExitCode:
+    """Print the one-line error (and with --debug the traceback first)."""
+    code, message = _classify(exc)
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    click.echo(f"Error: {message}".replace("\n", " "), err=True)
+    return code
+
+
+def _classify(exc: Exception) -> tuple[ExitCode, str]:
+    if isinstance(exc, CliError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, click.UsageError):
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        return ExitCode.RUNTIME, exc.format_message() + hint
+    if isinstance(exc, CredentialsError):
+        return ExitCode.CREDENTIALS, str(exc)
+    if isinstance(exc, (S3AccessError, ClientError, BotoCoreError)):
+        return ExitCode.S3_ACCESS, str(exc)
+    if isinstance(exc, (S3CheckpointError, click.ClickException)):
+        return ExitCode.RUNTIME, str(exc)
+    return ExitCode.UNEXPECTED, f"unexpected {type(exc).__name__}: {exc}"
+
+
+@click.group(cls=_App, epilog=_EXIT_CODES_HELP)
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Inspect LangGraph checkpoints stored in S3 by S3CheckpointSaver.
+
+    Each command prints one JSON document on stdout. Credentials come from
+    the standard AWS chain (--profile, environment, ~/.aws, instance roles).
+
+    \b
+    Example:
+      s3-checkpoint list --s3-prefix s3://my-bucket/checkpoints/ \\
+        --thread-id thread123
+    """
+    ctx.ensure_object(_State).debug = debug
+
+
+_THREAD = click.option("--thread-id", required=True, help="The thread to read.")
+_PROGRESS = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr (default: when stderr is a terminal).",
+)
+
+
+@cli.command(
+    "list",
+    epilog="""\b
+Example:
+  s3-checkpoint list --s3-prefix s3://my-bucket/checkpoints/ --thread-id thread123
+""",
+)
+@s3_options
+@_THREAD
+@click.option(
+    "--checkpoint-ns",
+    help="Only this namespace (empty string: the default one). Default: all.",
+)
+def list_command(conn: Connection, thread_id: str, checkpoint_ns: str | None) -> None:
+    """List a thread's (checkpoint_ns, checkpoint_id) pairs, newest first.
+
+    Reads key listings only (one LIST per 1,000 checkpoints), no objects.
+    A thread without checkpoints gives an empty list.
+    """
+    with conn.open() as saver:
+        refs = checkpoint_refs(saver, thread_id, checkpoint_ns)
+    _emit(
+        {
+            "thread_id": thread_id,
+            "checkpoints": [
+                {"checkpoint_ns": ref.checkpoint_ns, "checkpoint_id": ref.checkpoint_id}
+                for ref in refs
+            ],
+        }
+    )
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  s3-checkpoint dump --s3-prefix s3://my-bucket/checkpoints/ \\
+    --thread-id thread123 --checkpoint-ns "" --checkpoint-id 1f0a...
+"""
+)
+@s3_options
+@_THREAD
+@click.option(
+    "--checkpoint-ns",
+    required=True,
+    help='The namespace; "" for the default one.',
+)
+@click.option("--checkpoint-id", required=True, help="The checkpoint to dump.")
+def dump(
+    conn: Connection, thread_id: str, checkpoint_ns: str, checkpoint_id: str
+) -> None:
+    """Dump one checkpoint with its metadata and pending writes.
+
+    Values are decoded into readable JSON: messages and models as dicts,
+    bytes as base64, datetimes ISO-8601; a value that cannot be decoded
+    (e.g. encrypted) is shown as stored, {"type": ..., "data": base64}.
+    Exits 4 when the checkpoint does not exist.
+    """
+    config: RunnableConfig = {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+    with conn.open() as saver:
+        found = saver.get_tuple(config)
+    if found is None:
+        raise CliError(
+            f"checkpoint not found: thread {thread_id!r}, namespace "
+            f"{checkpoint_ns!r}, id {checkpoint_id!r}",
+            ExitCode.RUNTIME,
+        )
+    _emit({"thread_id": thread_id, **render_tuple(found)})
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  s3-checkpoint read --s3-prefix s3://my-bucket/checkpoints/ --thread-id thread123
+"""
+)
+@s3_options
+@_THREAD
+@click.option(
+    "--checkpoint-ns",
+    help="Only this namespace (empty string: the default one). Default: all.",
+)
+@_PROGRESS
+def read(
+    conn: Connection,
+    thread_id: str,
+    checkpoint_ns: str | None,
+    progress: bool | None,
+) -> None:
+    """Read every checkpoint of a thread, newest first, with full data.
+
+    Objects are fetched concurrently; values are decoded as in `dump`.
+    """
+    with conn.open() as saver:
+        tuples = _read_all(saver, thread_id, checkpoint_ns, _wants_progress(progress))
+    _emit({"thread_id": thread_id, "checkpoints": [render_tuple(t) for t in tuples]})
+
+
+def _read_all(
+    saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str | None, shown: bool
+) -> list[CheckpointTuple]:
+    config = _thread_config(thread_id, checkpoint_ns)
+    if not shown:
+        return list(saver.list(config))
+    # The bar needs a length up front: one more LIST per 1,000 checkpoints.
+    total = len(checkpoint_refs(saver, thread_id, checkpoint_ns))
+    with progress_bar(total, "Reading checkpoints", shown) as tick:
+        _on_checkpoint_fetched(saver, tick)
+        return list(saver.list(config))
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  s3-checkpoint threads --s3-prefix s3://my-bucket/checkpoints/
+"""
+)
+@s3_options
+def threads(conn: Connection) -> None:
+    """List the thread ids that have checkpoints under the prefix.
+
+    Reads one LIST page per 1,000 threads, no objects.
+    """
+    with conn.open() as saver:
+        found = thread_ids(saver)
+    _emit({"threads": [*found]})
+
+
+def thread_ids(saver: S3CheckpointSaver) -> list[str]:
+    """The threads under the saver's prefix, sorted: the "folders" of one
+    delimited LIST, so the cost is per thread, not per checkpoint."""
+    layout = saver.layout
+    pages = _pages(saver, layout.all_checkpoints(), delimiter="/")
+    found = {
+        layout.parse_thread(common.get("Prefix", ""))
+        for page in pages
+        for common in page.get("CommonPrefixes", [])
+    }
+    return sorted(thread for thread in found if thread is not None)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  s3-checkpoint validate --s3-prefix s3://my-bucket/checkpoints/
+  s3-checkpoint validate --s3-prefix s3://my-bucket/checkpoints/ --thread-id t1
+"""
+)
+@s3_options
+@click.option("--thread-id", help="Only this thread's checkpoints and writes.")
+@_PROGRESS
+def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> None:
+    """Check stored objects against the JSON Schemas in schemas/.
+
+    Every checkpoint and write under the prefix (or of one thread) must be
+    JSON, match its schema, and sit at the key its envelope names; any other
+    key under the prefix is reported as unexpected. Prints
+    {"checked": N, "failed": M, "failures": [{"key", "reason"}]} and exits 4
+    when anything failed.
+    """
+    with conn.open() as saver:
+        keys = _keys_to_validate(saver, thread_id)
+        shown = _wants_progress(progress)
+        with progress_bar(len(keys), "Validating objects", shown) as tick:
+            failures = _validate_keys(saver, keys, tick)
+    _emit(
+        {
+            "checked": len(keys),
+            "failed": len(failures),
+            "failures": [{"key": key, "reason": why} for key, why in failures],
+        }
+    )
+    if failures:
+        raise CliError(
+            f"{len(failures)} of {len(keys)} objects failed validation",
+            ExitCode.RUNTIME,
+        )
+
+
+def _keys_to_validate(saver: S3CheckpointSaver, thread_id: str | None) -> list[str]:
+    layout = saver.layout
+    if thread_id is not None:
+        return [
+            *_keys(saver, layout.thread_checkpoints(thread_id)),
+            *_keys(saver, layout.thread_writes(thread_id)),
+        ]
+    # The sparse index (DESIGN §4) is a hint with no schema: not validated.
+    index = layout.prefix + _INDEX
+    return [key for key in _keys(saver, layout.prefix) if not key.startswith(index)]
+
+
+def main() -> None:
+    """Entry point of the ``s3-checkpoint`` script."""
+    cli.main(prog_name="s3-checkpoint")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Decoded LangGraph values as readable JSON, for the ``s3-checkpoint`` CLI.
+
+The CLI shows what a graph stored, not a byte-exact copy: LangChain messages and
+pydantic models become their field dicts, bytes become base64, datetimes
+ISO-8601, sets and tuples lists, and anything else a best-effort ``repr``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import enum
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from pydantic import BaseModel
+
+__all__ = ["JSON", "TolerantSerializer", "Undecodable", "to_json"]
+
+JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
+"""A value ``json.dumps`` writes as standard JSON."""
+
+_SERDE_LOGGER = "langgraph.checkpoint.serde.jsonplus"
+
+
+@dataclasses.dataclass(frozen=True)
+class Undecodable:
+    """A stored value the serializer could not decode (an unknown tag, an
+    encrypted payload): kept as stored so the rest can still be shown."""
+
+    type: str
+    data: bytes
+
+
+class TolerantSerializer:
+    """A serializer for reading only: LangGraph's JsonPlusSerializer in strict
+    mode, and an :class:`Undecodable` instead of an error for what it cannot read.
+
+    Strict mode matters because the CLI reads buckets other programs write: the
+    permissive default imports and calls whatever callable an object names.
+    Strict mode rebuilds LangChain messages and other known-safe types, and
+    leaves any other object as the plain data it was stored with.
+    """
+
+    def __init__(self, *, quiet: bool = True) -> None:
+        self._inner = JsonPlusSerializer(allowed_msgpack_modules=None)
+        if quiet:
+            # Each blocked type logs "add it to allowed_msgpack_modules", advice
+            # for graph code that a CLI user cannot act on.
+            logging.getLogger(_SERDE_LOGGER).setLevel(logging.ERROR)
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        """Encode like JsonPlusSerializer (the CLI never writes)."""
+        return self._inner.dumps_typed(obj)
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """Decode a stored value, or wrap it in :class:`Undecodable`."""
+        try:
+            return self._inner.loads_typed(data)
+        except Exception:
+            return Undecodable(*data)
+
+
+def to_json(value: Any) -> JSON:
+    """A decoded value as JSON: messages and models as dicts, bytes as base64,
+    datetimes ISO-8601, sets and tuples as lists, the rest as ``repr``."""
+    if isinstance(value, enum.Enum):
+        return to_json(value.value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        # json.dumps would write NaN and Infinity, which are not JSON.
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, Undecodable):
+        return {"type": value.type, "data": _b64(value.data)}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _b64(bytes(value))
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {_key(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, BaseModel):
+        # LangChain messages are pydantic models: their dump has "type" too.
+        return to_json(value.model_dump())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: to_json(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+        }
+    if isinstance(value, (set, frozenset)):
+        return _sorted([to_json(item) for item in value])
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    return repr(value)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _key(key: Any) -> str:
+    """JSON keys are strings; msgpack allows others (ints, tuples)."""
+    if isinstance(key, str):
+        return key
+    rendered = to_json(key)
+    return rendered if isinstance(rendered, str) else repr(key)
+
+
+def _sorted(items: list[JSON]) -> list[JSON]:
+    """Sets have no order; sort them so the output is stable run to run."""
+    try:
+        return sorted(items)  # type: ignore[type-var]
+    except TypeError:  # mixed types: any fixed order will do
+        return sorted(items, key=repr)

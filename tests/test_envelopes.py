@@ -1,0 +1,189 @@
+"""Envelopes: exact round-trips through the serde, committed schemas, and
+objects the savers really wrote validated with a generic JSON Schema validator."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    Checkpoint,
+    CheckpointMetadata,
+    get_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from langgraph_checkpoint_s3 import CorruptObjectError
+from langgraph_checkpoint_s3.core import (
+    decode_checkpoint,
+    decode_write,
+    encode_checkpoint,
+    encode_writes,
+)
+from langgraph_checkpoint_s3.envelopes import envelope_schemas, render_schema
+from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
+from strategies import checkpoints, ids, metadata, values
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+serde = JsonPlusSerializer()
+layout = Layout()
+
+
+def config(thread: str, ns: str = "", parent: str | None = None) -> RunnableConfig:
+    configurable: dict[str, Any] = {"thread_id": thread, "checkpoint_ns": ns}
+    if parent is not None:
+        configurable["checkpoint_id"] = parent
+    return {"configurable": configurable}
+
+
+@given(ids, ids, st.none() | ids, checkpoints(), metadata)
+def test_checkpoint_round_trip_is_exact(
+    thread: str, ns: str, parent: str | None, cp: Checkpoint, md: CheckpointMetadata
+) -> None:
+    cfg = config(thread, ns, parent)
+    ref, body = encode_checkpoint(serde, cfg, cp, md)
+    stored = decode_checkpoint(serde, "k", body, ref)
+    assert stored.checkpoint == cp
+    assert stored.metadata == get_checkpoint_metadata(cfg, md)
+    assert stored.parent_id == parent
+    assert ref == CheckpointRef(thread, ns, cp["id"])
+
+
+@given(
+    ids,
+    st.lists(st.tuples(st.sampled_from(["a", "b", "__error__"]), values), max_size=4),
+    ids,
+    st.text(max_size=10),
+)
+def test_write_round_trip_is_exact(
+    thread: str, writes: list[tuple[str, Any]], task_id: str, task_path: str
+) -> None:
+    objects, overwrite = encode_writes(
+        serde,
+        config(thread, "", "c1"),
+        writes,
+        task_id,
+        task_path,
+    )
+    assert overwrite == all(channel == "__error__" for channel, _ in writes)
+    decoded = [decode_write(serde, "k", body, ref) for ref, body in objects]
+    assert [(w.channel, w.value) for w in decoded] == writes
+    assert all(w.task_path == task_path and w.task_id == task_id for w in decoded)
+
+
+def test_structural_fields_are_plain_json() -> None:
+    cp = Checkpoint(
+        v=4,
+        id="c1",
+        ts="2026-01-01T00:00:00+00:00",
+        channel_values={"x": b"\x00"},
+        channel_versions={"x": "00001.5"},
+        versions_seen={"node": {"x": 1}},
+        updated_channels=["x"],
+    )
+    md: CheckpointMetadata = {"source": "loop", "step": 3, "parents": {}, "run_id": "r"}
+    _, body = encode_checkpoint(serde, config("t"), cp, md)
+    doc = json.loads(body)
+    assert doc["format"] == "langgraph-checkpoint-s3/checkpoint"
+    assert doc["version"] == 1
+    assert doc["metadata"] == {
+        "source": "loop",
+        "step": 3,
+        "parents": {},
+        "run_id": "r",
+    }
+    assert doc["checkpoint"]["channel_versions"] == {"x": "00001.5"}
+    assert doc["checkpoint"]["versions_seen"] == {"node": {"x": 1}}
+    assert doc["checkpoint"]["channel_values"]["x"]["type"] == "bytes"
+
+
+def test_custom_serde_is_used_for_every_value() -> None:
+    encrypted = EncryptedSerializer.from_pycryptodome_aes(key=b"0" * 16)
+    cp = Checkpoint(
+        v=4,
+        id="c1",
+        ts="t",
+        channel_values={"secret": "hunter2"},
+        channel_versions={},
+        versions_seen={},
+        updated_channels=None,
+    )
+    md: CheckpointMetadata = {
+        "step": 1,
+        "when": datetime(2026, 1, 1, tzinfo=timezone.utc),
+    }  # type: ignore[typeddict-unknown-key]
+    ref, body = encode_checkpoint(encrypted, config("t"), cp, md)
+    assert b"hunter2" not in body
+    assert json.loads(body)["checkpoint"]["channel_values"]["secret"]["type"].endswith(
+        "+aes"
+    )
+    stored = decode_checkpoint(encrypted, "k", body, ref)
+    assert stored.checkpoint["channel_values"] == {"secret": "hunter2"}
+    assert stored.metadata == md
+
+
+def _stored() -> tuple[CheckpointRef, bytes]:
+    cp = Checkpoint(
+        v=4,
+        id="c1",
+        ts="t",
+        channel_values={},
+        channel_versions={},
+        versions_seen={},
+        updated_channels=None,
+    )
+    return encode_checkpoint(serde, config("t"), cp, {})
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda doc: b"{not json", "not a JSON document"),
+        (
+            lambda doc: json.dumps({"hello": 1}).encode(),
+            "not a langgraph-checkpoint-s3/checkpoint object",
+        ),
+        (
+            lambda doc: json.dumps({**doc, "version": 99}).encode(),
+            "unsupported .* version 99",
+        ),
+        (
+            lambda doc: json.dumps({**doc, "thread_id": "other"}).encode(),
+            "envelope says thread_id='other'",
+        ),
+        (lambda doc: json.dumps({**doc, "metadata": 5}).encode(), "invalid .*metadata"),
+    ],
+)
+def test_bad_objects_raise_naming_their_key(mutate: Any, reason: str) -> None:
+    ref, body = _stored()
+    with pytest.raises(CorruptObjectError, match=f"^the/key: {reason}") as info:
+        decode_checkpoint(serde, "the/key", mutate(json.loads(body)), ref)
+    assert info.value.key == "the/key"
+
+
+def test_write_at_wrong_key_is_refused() -> None:
+    objects, _ = encode_writes(serde, config("t", "", "c1"), [("a", 1)], "task", "")
+    ref, body = objects[0]
+    moved = WriteRef(ref.checkpoint, ref.task_id, 7)
+    with pytest.raises(CorruptObjectError, match="idx"):
+        decode_write(serde, "k", body, moved)
+
+
+def test_committed_schemas_match_the_models() -> None:
+    for name, schema in envelope_schemas().items():
+        committed = SCHEMAS / name
+        assert committed.exists(), (
+            f"{name} missing: run python scripts/export_schemas.py"
+        )
+        assert committed.read_text(encoding="utf-8") == render_schema(schema), (
+            f"schemas/{name} is stale: run python scripts/export_schemas.py"
+        )
+        jsonschema.Draft202012Validator.check_schema(schema)

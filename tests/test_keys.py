@@ -1,0 +1,134 @@
+"""The key layout: injective, reversible, readable, within S3's limits."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from langgraph_checkpoint_s3.keys import (
+    MAX_KEY_BYTES,
+    CheckpointRef,
+    Layout,
+    WriteRef,
+    decode_component,
+    encode_component,
+)
+
+# Every code point, surrogates included: ids are arbitrary Python strings.
+any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30)
+layout = Layout("p/")
+
+
+@given(any_text)
+def test_component_round_trips(value: str) -> None:
+    encoded = encode_component(value)
+    assert decode_component(encoded) == value
+    assert encoded and "/" not in encoded and "\\" not in encoded
+    assert encoded not in (".", "..")
+    assert all(ord(ch) >= 0x20 and not 0x7F <= ord(ch) <= 0x9F for ch in encoded)
+
+
+@given(any_text, any_text)
+def test_component_is_injective(a: str, b: str) -> None:
+    if a != b:
+        assert encode_component(a) != encode_component(b)
+
+
+@given(
+    st.text(
+        st.characters(
+            blacklist_characters="%/\\",
+            codec="utf-8",
+            min_codepoint=0x20,
+            max_codepoint=0x7E,
+        ),
+        min_size=1,
+    )
+)
+def test_plain_ids_are_unchanged(value: str) -> None:
+    if value not in (".", "..", "__default__"):
+        assert encode_component(value) == value
+
+
+refs = st.builds(CheckpointRef, any_text, any_text, any_text)
+writes = st.builds(WriteRef, refs, any_text, st.integers(-4, 10_000))
+
+
+@given(refs, refs)
+def test_checkpoint_keys_are_injective_and_parse_back(
+    a: CheckpointRef, b: CheckpointRef
+) -> None:
+    key_a = layout.checkpoint_key(a)
+    assert layout.parse_checkpoint_key(key_a) == a
+    assert layout.parse_write_key(key_a) is None
+    assert (key_a == layout.checkpoint_key(b)) == (a == b)
+
+
+@given(writes, writes)
+def test_write_keys_are_injective_and_parse_back(a: WriteRef, b: WriteRef) -> None:
+    key_a = layout.write_key(a)
+    assert layout.parse_write_key(key_a) == a
+    assert layout.parse_checkpoint_key(key_a) is None
+    assert (key_a == layout.write_key(b)) == (a == b)
+    assert key_a.startswith(layout.checkpoint_writes(a.checkpoint))
+
+
+@given(refs)
+def test_prefixes_contain_their_keys_only(ref: CheckpointRef) -> None:
+    key = layout.checkpoint_key(ref)
+    assert key.startswith(
+        layout.namespace_checkpoints(ref.thread_id, ref.checkpoint_ns)
+    )
+    assert key.startswith(layout.thread_checkpoints(ref.thread_id))
+    assert layout.parse_thread(key) == ref.thread_id
+    other = ref.thread_id + "-b"
+    assert not key.startswith(layout.thread_checkpoints(other))
+
+
+def test_seed_layout_for_plain_ids() -> None:
+    ref = CheckpointRef("thread-1", "", "1ef4f797-8335-6428-8001-8a1503f9b875")
+    assert layout.checkpoint_key(ref) == (
+        "p/checkpoints/thread-1/__default__/1ef4f797-8335-6428-8001-8a1503f9b875.json"
+    )
+    sub = CheckpointRef("user@example.com", "parent:1|child:2", "c1")
+    write = WriteRef(sub, "task-9", 0)
+    assert layout.write_key(write) == (
+        "p/writes/user@example.com/parent:1|child:2/c1/task-9_0.json"
+    )
+    assert layout.write_key(WriteRef(sub, "t", -3)).endswith("/c1/t_-3.json")
+
+
+def test_default_namespace_and_literal_default_stay_apart() -> None:
+    empty = layout.namespace_checkpoints("t", "")
+    literal = layout.namespace_checkpoints("t", "__default__")
+    assert empty == "p/checkpoints/t/__default__/"
+    assert literal != empty
+    assert decode_component(literal.split("/")[-2]) == "__default__"
+
+
+def test_hostile_ids_stay_inside_their_thread() -> None:
+    key = layout.checkpoint_key(CheckpointRef("../other", "..", "a/../../b"))
+    assert key == "p/checkpoints/..%2Fother/%2E%2E/a%2F..%2F..%2Fb.json"
+    assert layout.parse_checkpoint_key(key) == CheckpointRef(
+        "../other", "..", "a/../../b"
+    )
+
+
+def test_over_long_key_is_refused_naming_the_id() -> None:
+    with pytest.raises(ValueError, match=r"'xxxx.*1024"):
+        layout.checkpoint_key(CheckpointRef("x" * MAX_KEY_BYTES, "", "c"))
+
+
+@pytest.mark.parametrize("segment", ["", "a/b", "%2", "%41", "%zz", "%2e"])
+def test_non_canonical_segments_are_rejected(segment: str) -> None:
+    with pytest.raises(ValueError):
+        decode_component(segment)
+
+
+def test_foreign_keys_do_not_parse() -> None:
+    assert layout.parse_checkpoint_key("p/checkpoints/t/ns/c.txt") is None
+    assert layout.parse_checkpoint_key("p/checkpoints/t/c.json") is None
+    assert layout.parse_write_key("p/writes/t/ns/c/task.json") is None
+    assert layout.parse_write_key("p/writes/t/ns/c/task_01.json") is None
+    assert layout.parse_checkpoint_key("other/checkpoints/t/ns/c.json") is None

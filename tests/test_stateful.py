@@ -1,0 +1,242 @@
+"""Random sequences of saver calls against S3 and InMemorySaver side by side:
+every read must give the same answer."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+from hypothesis import HealthCheck, assume, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.memory import InMemorySaver
+
+from langgraph_checkpoint_s3 import S3CheckpointSaver
+from s3servers import S3Endpoint
+from strategies import values
+
+THREADS = ["t1", "t1-b", "user@example.com/chat 1"]
+NAMESPACES = ["", "__default__", "graph:1|child:2"]
+REGULAR = ["a", "b", "messages"]
+SPECIAL = ["__error__", "__interrupt__", "__resume__", "__scheduled__"]
+checkpoint_ids = st.text(st.characters(codec="utf-8"), min_size=1, max_size=6)
+
+
+def comparable(tup: CheckpointTuple) -> tuple[Any, ...]:
+    """A tuple's content; InMemorySaver echoes the caller's config object."""
+    configurable = tup.config["configurable"]
+    return (
+        (configurable["thread_id"], configurable["checkpoint_ns"]),
+        configurable["checkpoint_id"],
+        tup.checkpoint,
+        tup.metadata,
+        tup.parent_config,
+        tup.pending_writes,
+    )
+
+
+def by_identity(item: tuple[Any, ...]) -> tuple[Any, ...]:
+    return item[:2]
+
+
+def listed(saver: BaseCheckpointSaver[Any], config: Any, **kwargs: Any) -> list[Any]:
+    return [comparable(t) for t in saver.list(config, **kwargs)]
+
+
+class SaverComparison(RuleBasedStateMachine):
+    endpoint: S3Endpoint
+    bucket: str
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.s3 = S3CheckpointSaver(
+            self.bucket,
+            prefix=f"{uuid.uuid4().hex}/",
+            s3_client=self.endpoint.boto3_client(),
+        )
+        self.memory = InMemorySaver()
+        self.known: dict[tuple[str, str], list[str]] = {}
+        self.version = itertools.count(1)
+
+    def teardown(self) -> None:
+        self.s3.close()
+
+    def _ids(self, thread: str, ns: str) -> list[str]:
+        return self.known.setdefault((thread, ns), [])
+
+    @rule(
+        thread=st.sampled_from(THREADS),
+        ns=st.sampled_from(NAMESPACES),
+        checkpoint_id=checkpoint_ids,
+        channels=st.dictionaries(st.sampled_from(REGULAR), values, max_size=3),
+        step=st.integers(-1, 3),
+        source=st.sampled_from(["input", "loop"]),
+        run_id=st.sampled_from(["r1", "r2"]),
+        data=st.data(),
+    )
+    def put(
+        self,
+        thread: str,
+        ns: str,
+        checkpoint_id: str,
+        channels: dict[str, Any],
+        step: int,
+        source: str,
+        run_id: str,
+        data: st.DataObject,
+    ) -> None:
+        ids = self._ids(thread, ns)
+        assume(checkpoint_id not in ids)
+        parent = data.draw(st.none() | st.sampled_from(ids)) if ids else None
+        configurable = {"thread_id": thread, "checkpoint_ns": ns}
+        if parent is not None:
+            configurable["checkpoint_id"] = parent
+        # Versions unique per put: InMemorySaver keys its blobs by version.
+        versions: ChannelVersions = {
+            name: f"{next(self.version):032}.0" for name in channels
+        }
+        checkpoint = Checkpoint(
+            v=4,
+            id=checkpoint_id,
+            ts="2026-11-24T00:00:00+00:00",
+            channel_values=channels,
+            channel_versions=versions,
+            versions_seen={"node": dict(versions)},
+            updated_channels=sorted(channels),
+        )
+        metadata: Any = {
+            "source": source,
+            "step": step,
+            "parents": {},
+            "run_id": run_id,
+        }
+        config: RunnableConfig = {"configurable": configurable}
+        results = [
+            saver.put(config, checkpoint, metadata, versions)
+            for saver in (self.s3, self.memory)
+        ]
+        assert results[0] == results[1]
+        ids.append(checkpoint_id)
+
+    @rule(
+        thread=st.sampled_from(THREADS),
+        ns=st.sampled_from(NAMESPACES),
+        special=st.booleans(),
+        task_id=st.sampled_from(["task-1", "task_2", ""]),
+        task_path=st.sampled_from(["", "~__pregel_pull, a", "~__pregel_push, 0"]),
+        data=st.data(),
+    )
+    def put_writes(
+        self,
+        thread: str,
+        ns: str,
+        special: bool,
+        task_id: str,
+        task_path: str,
+        data: st.DataObject,
+    ) -> None:
+        ids = self._ids(thread, ns)
+        # Writes may arrive before their checkpoint: target unknown ids too.
+        checkpoint_id = data.draw(st.sampled_from([*ids, "future"]))
+        channels = st.sampled_from(SPECIAL if special else REGULAR)
+        writes = data.draw(st.lists(st.tuples(channels, values), max_size=3))
+        config: RunnableConfig = {
+            "configurable": {
+                "thread_id": thread,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint_id,
+            }
+        }
+        for saver in (self.s3, self.memory):
+            saver.put_writes(config, writes, task_id, task_path)
+
+    @rule(
+        thread=st.sampled_from(THREADS),
+        ns=st.sampled_from(NAMESPACES),
+        data=st.data(),
+    )
+    def get_tuple(self, thread: str, ns: str, data: st.DataObject) -> None:
+        ids = self._ids(thread, ns)
+        configurable = {"thread_id": thread, "checkpoint_ns": ns}
+        pick: bool = data.draw(st.booleans())
+        if ids and pick:
+            configurable["checkpoint_id"] = data.draw(st.sampled_from([*ids, "nope"]))
+        config: RunnableConfig = {"configurable": configurable}
+        found = [saver.get_tuple(config) for saver in (self.s3, self.memory)]
+        assert [None if t is None else comparable(t) for t in found[:1]] == [
+            None if t is None else comparable(t) for t in found[1:]
+        ]
+
+    @rule(
+        thread=st.none() | st.sampled_from(THREADS),
+        ns=st.none() | st.sampled_from(NAMESPACES),
+        filter=st.sampled_from(
+            [None, {}, {"step": 1}, {"source": "loop", "run_id": "r2"}, {"x": None}]
+        ),
+        limit=st.none() | st.integers(0, 4),
+        data=st.data(),
+    )
+    def list_checkpoints(
+        self,
+        thread: str | None,
+        ns: str | None,
+        filter: dict[str, Any] | None,
+        limit: int | None,
+        data: st.DataObject,
+    ) -> None:
+        config: Any = None
+        if thread is not None:
+            config = {"configurable": {"thread_id": thread}}
+            if ns is not None:
+                config["configurable"]["checkpoint_ns"] = ns
+        every_id = sorted({i for ids in self.known.values() for i in ids})
+        before: Any = None
+        pick: bool = data.draw(st.booleans())
+        if every_id and pick:
+            before = {
+                "configurable": {"checkpoint_id": data.draw(st.sampled_from(every_id))}
+            }
+        kwargs = {"filter": filter, "before": before}
+        ours = listed(self.s3, config, **kwargs)
+        theirs = listed(self.memory, config, **kwargs)
+        one_group = thread is not None and ns is not None
+        if one_group:
+            assert ours == theirs
+        else:
+            # Across threads or namespaces InMemorySaver's order is its dicts'
+            # insertion order; ours is newest id first throughout.
+            assert sorted(ours, key=by_identity) == sorted(theirs, key=by_identity)
+            assert [t[1] for t in ours] == sorted((t[1] for t in ours), reverse=True)
+        if limit is not None:
+            assert listed(self.s3, config, limit=limit, **kwargs) == ours[:limit]
+
+    @rule(thread=st.sampled_from(THREADS))
+    def delete_thread(self, thread: str) -> None:
+        for saver in (self.s3, self.memory):
+            saver.delete_thread(thread)
+        for ns in NAMESPACES:
+            self.known.pop((thread, ns), None)
+
+
+def test_s3_saver_behaves_like_in_memory_saver(moto: S3Endpoint) -> None:
+    from conftest import new_bucket
+
+    SaverComparison.endpoint = moto
+    SaverComparison.bucket = new_bucket(moto)
+    run_state_machine_as_test(
+        SaverComparison,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
