@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 import aioboto3
 import pytest
 
 from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
+
 from s3servers import (
     S3Endpoint,
     create_bucket,
@@ -94,7 +94,7 @@ def session_for(endpoint: S3Endpoint) -> aioboto3.Session:
 
 
 SaverFactory = Callable[..., S3CheckpointSaver]
-AsyncSaverFactory = Callable[..., AbstractAsyncContextManager[AsyncS3CheckpointSaver]]
+AsyncSaverFactory = Callable[..., AsyncS3CheckpointSaver]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ where moto's leniency would hide a bug.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "S3Endpoint",
     "create_bucket",
+    "limited_user",
     "moto_server",
     "seaweedfs_available",
     "seaweedfs_required",
@@ -184,6 +186,20 @@ def _remove_sockets(ports: list[int]) -> None:
                 sock.unlink(missing_ok=True)
 
 
+# Users with fewer rights, to test how the savers report refusals:
+# "reader" may read and list every bucket, "stranger" only a bucket no test makes.
+_LIMITED_USERS = {
+    "reader": ("AKREADER0000000000", "reader-secret-0000", ["Read", "List"]),
+    "stranger": ("AKSTRANGER00000000", "stranger-secret-00", ["Read:elsewhere"]),
+}
+
+
+def limited_user(endpoint: S3Endpoint, name: str) -> S3Endpoint:
+    """``endpoint`` as one of the SeaweedFS users with fewer rights."""
+    key, secret, _ = _LIMITED_USERS[name]
+    return dataclasses.replace(endpoint, access_key=key, secret_key=secret)
+
+
 @contextmanager
 def seaweedfs_server(tmp_dir: Path | None = None) -> Iterator[S3Endpoint]:
     """SeaweedFS `weed mini` on free loopback ports with SigV4 auth enforced.
@@ -220,7 +236,15 @@ def seaweedfs_server(tmp_dir: Path | None = None) -> Iterator[S3Endpoint]:
                             }
                         ],
                         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                    }
+                    },
+                    *(
+                        {
+                            "name": name,
+                            "credentials": [{"accessKey": key, "secretKey": secret}],
+                            "actions": actions,
+                        }
+                        for name, (key, secret, actions) in _LIMITED_USERS.items()
+                    ),
                 ]
             }
         )

@@ -12,8 +12,9 @@ from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.capabilities import BASE_CAPABILITIES
 from langgraph.checkpoint.conformance.report import CapabilityReport
 
-from conftest import AsyncSaverFactory, SaverFactory
 from langgraph_checkpoint_s3 import S3CheckpointSaver
+
+from conftest import AsyncSaverFactory, SaverFactory
 
 BASE_TEST_COUNT = 58
 _FORWARDED = ("put", "put_writes", "delete_thread", "delete_for_runs", "copy_thread")

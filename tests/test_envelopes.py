@@ -30,6 +30,7 @@ from langgraph_checkpoint_s3.core import (
 )
 from langgraph_checkpoint_s3.envelopes import envelope_schemas, render_schema
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
+
 from strategies import checkpoints, ids, metadata, values
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"

@@ -20,6 +20,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph_checkpoint_s3 import S3CheckpointSaver
+
 from s3servers import S3Endpoint
 from strategies import values
 

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncS3CheckpointSaver"]
 
+_NOT_OPEN = (
+    "AsyncS3CheckpointSaver is not open: use it as "
+    "`async with AsyncS3CheckpointSaver(...) as saver:`"
+)
 _A = TypeVar("_A")
 _B = TypeVar("_B")
 _T = TypeVar("_T")
@@ -62,8 +66,6 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
     they raise, since they would block the loop they wait for.
     """
 
-    client: S3Client
-
     def __init__(
         self,
         bucket_name: str,
@@ -80,6 +82,7 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         self.session = session or aioboto3.Session()
         self.endpoint_url = endpoint_url
         self.max_concurrency = max_concurrency
+        self._client: S3Client | None = None
         self._stack: AsyncExitStack | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limit = asyncio.Semaphore(max_concurrency)
@@ -92,7 +95,7 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
             connect_timeout=10,
             read_timeout=60,
         )
-        self.client = await stack.enter_async_context(
+        self._client = await stack.enter_async_context(
             self.session.client("s3", endpoint_url=self.endpoint_url, config=config)
         )
         try:
@@ -100,6 +103,7 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
                 "HeadBucket", "", self.client.head_bucket, Bucket=self.bucket_name
             )
         except BaseException:
+            self._client = None
             await stack.aclose()
             raise
         self._stack = stack
@@ -107,9 +111,16 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        stack, self._stack, self._loop = self._stack, None, None
+        stack, self._stack, self._loop, self._client = self._stack, None, None, None
         if stack is not None:
             await stack.aclose()
+
+    @property
+    def client(self) -> S3Client:
+        """The aioboto3 S3 client, open while the saver is entered."""
+        if self._client is None:
+            raise RuntimeError(_NOT_OPEN)
+        return self._client
 
     # -- LangGraph API --------------------------------------------------------
 
@@ -244,10 +255,7 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         loop = self._loop
         if loop is None:
             coro.close()
-            raise RuntimeError(
-                "AsyncS3CheckpointSaver is not open: use it as "
-                "`async with AsyncS3CheckpointSaver(...) as saver:`"
-            )
+            raise RuntimeError(_NOT_OPEN)
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -358,11 +366,6 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
     async def _call(
         self, operation: str, key: str, fn: Callable[..., Awaitable[_T]], **kwargs: Any
     ) -> _T:
-        if self._stack is None and operation != "HeadBucket":
-            raise RuntimeError(
-                "AsyncS3CheckpointSaver is not open: use it as "
-                "`async with AsyncS3CheckpointSaver(...) as saver:`"
-            )
         try:
             async with self._limit:
                 return await fn(**kwargs)
