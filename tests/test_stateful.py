@@ -219,12 +219,87 @@ class SaverComparison(RuleBasedStateMachine):
         if limit is not None:
             assert listed(self.s3, config, limit=limit, **kwargs) == ours[:limit]
 
+    @rule(pair=st.permutations(THREADS))
+    def copy_thread(self, pair: list[str]) -> None:
+        source, to = pair[:2]
+        # Both keep what the target has: the copy never overwrites.
+        self.s3.copy_thread(source, to)
+        model_copy_thread(self.memory, source, to)
+        for ns in NAMESPACES:
+            ids = self._ids(to, ns)
+            ids += [i for i in self._ids(source, ns) if i not in ids]
+
+    @rule(
+        threads=st.lists(st.sampled_from(THREADS), max_size=2, unique=True),
+        strategy=st.sampled_from(["keep_latest", "delete"]),
+    )
+    def prune(self, threads: list[str], strategy: str) -> None:
+        self.s3.prune(threads, strategy=strategy)
+        model_prune(self.memory, threads, strategy)
+        for thread in threads:
+            for ns in NAMESPACES:
+                ids = self._ids(thread, ns)
+                ids[:] = [max(ids)] if ids and strategy == "keep_latest" else []
+
+    @rule(run_ids=st.lists(st.sampled_from(["r1", "r2", "r3"]), max_size=2))
+    def delete_for_runs(self, run_ids: list[str]) -> None:
+        self.s3.delete_for_runs(run_ids)
+        model_delete_for_runs(self.memory, run_ids)
+        for (thread, ns), ids in self.known.items():
+            alive = self.memory.storage.get(thread, {}).get(ns, {})
+            ids[:] = [i for i in ids if i in alive]
+
     @rule(thread=st.sampled_from(THREADS))
     def delete_thread(self, thread: str) -> None:
         for saver in (self.s3, self.memory):
             saver.delete_thread(thread)
         for ns in NAMESPACES:
             self.known.pop((thread, ns), None)
+
+
+# InMemorySaver has no copy_thread, prune or delete_for_runs: these model them
+# on its storage, as DESIGN §3 defines them.
+
+
+def model_copy_thread(memory: InMemorySaver, source: str, target: str) -> None:
+    for ns, checkpoints in list(memory.storage.get(source, {}).items()):
+        for checkpoint_id, saved in checkpoints.items():
+            memory.storage[target][ns].setdefault(checkpoint_id, saved)
+    for (thread, ns, checkpoint_id), writes in list(memory.writes.items()):
+        if thread == source:
+            copied = memory.writes[(target, ns, checkpoint_id)]
+            for inner, write in writes.items():
+                copied.setdefault(inner, write)
+    for (thread, ns, channel, version), blob in list(memory.blobs.items()):
+        if thread == source:
+            memory.blobs.setdefault((target, ns, channel, version), blob)
+
+
+def model_drop(memory: InMemorySaver, thread: str, ns: str, checkpoint_id: str) -> None:
+    del memory.storage[thread][ns][checkpoint_id]
+    memory.writes.pop((thread, ns, checkpoint_id), None)
+
+
+def model_prune(memory: InMemorySaver, threads: list[str], strategy: str) -> None:
+    for thread in threads:
+        if strategy == "delete":
+            memory.delete_thread(thread)
+            continue
+        for ns, checkpoints in memory.storage.get(thread, {}).items():
+            newest = max(checkpoints, default=None)
+            for checkpoint_id in [c for c in checkpoints if c != newest]:
+                model_drop(memory, thread, ns, checkpoint_id)
+        for key in [k for k in memory.writes if k[0] == thread]:
+            if key[2] not in memory.storage[thread][key[1]]:
+                del memory.writes[key]
+
+
+def model_delete_for_runs(memory: InMemorySaver, run_ids: list[str]) -> None:
+    for thread, namespaces in memory.storage.items():
+        for ns, checkpoints in namespaces.items():
+            for checkpoint_id, (_, metadata, _) in list(checkpoints.items()):
+                if memory.serde.loads_typed(metadata).get("run_id") in run_ids:
+                    model_drop(memory, thread, ns, checkpoint_id)
 
 
 def test_s3_saver_behaves_like_in_memory_saver(moto: S3Endpoint) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import itertools
 from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
     Coroutine,
     Iterator,
+    Mapping,
     Sequence,
 )
 from contextlib import AsyncExitStack
@@ -26,6 +28,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 
 from . import core
@@ -193,13 +196,83 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of a thread, in every namespace."""
-        listed = await self._run(
-            [
-                self._list(self.layout.thread_checkpoints(thread_id)),
-                self._list(self.layout.thread_writes(thread_id)),
-            ]
+        await self._delete(await self._thread_keys(thread_id))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete every checkpoint (and its writes) whose metadata ``run_id`` is
+        in ``run_ids``, in every thread and namespace.
+
+        The layout has no index by run, so this reads every checkpoint under
+        the prefix: 1 LIST per 1,000 checkpoints and 1 GET per checkpoint
+        (concurrent), then the writes' LISTs and DeleteObjects batches.
+        """
+        if not run_ids:
+            return
+        keys = await self._list(self.layout.all_checkpoints())
+        runs = core.of_runs(
+            await self._load_checkpoints(core.checkpoint_refs(self.layout, keys)),
+            run_ids,
         )
-        await self._delete([key for keys in listed for key in keys])
+        listings = core.writes_listings(self.layout, runs)
+        listed = await self._run(
+            [self._list(w.prefix, w.start_after) for w in listings]
+        )
+        await self._delete(
+            core.keys_of(self.layout, runs, [*keys, *itertools.chain(*listed)])
+        )
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint and write of a thread to another thread, in
+        every namespace, parent chain intact. A missing source is a no-op;
+        objects the target already has are kept (first wins)."""
+        keys = await self._thread_keys(source_thread_id)
+        bodies = await self._run([self._get(key) for key in keys])
+        moved = [
+            core.retarget(self.layout, key, body, target_thread_id)
+            for key, body in zip(keys, bodies, strict=True)
+            if body is not None
+        ]
+        await self._run([self._put(key, body, True) for key, body in moved])
+
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Prune threads: ``"keep_latest"`` keeps the newest checkpoint of each
+        namespace with its writes (and, for DeltaChannel state, the ancestors
+        and writes it is rebuilt from); ``"delete"`` removes everything."""
+        core.check_strategy(strategy)
+        for thread_id in thread_ids:
+            keys = await self._thread_keys(thread_id)
+            keep: builtins.list[CheckpointRef] = []
+            if strategy == "keep_latest":
+                refs = core.checkpoint_refs(self.layout, keys)
+                for latest in core.newest_per_namespace(refs):
+                    walk = await self._delta_walk(latest, refs, None)
+                    keep += [*walk.chain_refs(), latest]
+            await self._delete(core.keys_to_prune(self.layout, keys, keep))
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Each channel's writes and seed along the checkpoint's ancestors,
+        fetched in a few concurrent rounds instead of one read per ancestor."""
+        if not channels:
+            return {}
+        target = core.Target.of(config)
+        prefix = self.layout.namespace_checkpoints(
+            target.thread_id, target.checkpoint_ns
+        )
+        refs = core.checkpoint_refs(self.layout, await self._list(prefix))
+        ref = (
+            target.at(target.checkpoint_id)
+            if target.checkpoint_id
+            else next(iter(refs), None)
+        )
+        walk = await self._delta_walk(ref, refs, channels)
+        writes = walk.writes_to_fetch()
+        bodies = await self._run([self._get(key) for key, _ in writes])
+        chain, _ = walk.chain()
+        return walk.history(core.assemble(self.serde, chain, writes, bodies))
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """The next channel version: ``f"{n:032}.{random:016}"``."""
@@ -251,6 +324,28 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         """Sync ``adelete_thread``, from a thread other than the saver's loop."""
         self._sync(self.adelete_thread(thread_id))
 
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Sync ``adelete_for_runs``, from a thread other than the saver's loop."""
+        self._sync(self.adelete_for_runs(run_ids))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Sync ``acopy_thread``, from a thread other than the saver's loop."""
+        self._sync(self.acopy_thread(source_thread_id, target_thread_id))
+
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Sync ``aprune``, from a thread other than the saver's loop."""
+        self._sync(self.aprune(thread_ids, strategy=strategy))
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Sync ``aget_delta_channel_history``, from another thread."""
+        return self._sync(
+            self.aget_delta_channel_history(config=config, channels=channels)
+        )
+
     def _sync(self, coro: Coroutine[Any, Any, _T]) -> _T:
         loop = self._loop
         if loop is None:
@@ -270,6 +365,48 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     # -- reading plans --------------------------------------------------------
+
+    async def _thread_keys(self, thread_id: str) -> builtins.list[str]:
+        listed = await self._run(
+            [
+                self._list(self.layout.thread_checkpoints(thread_id)),
+                self._list(self.layout.thread_writes(thread_id)),
+            ]
+        )
+        return [key for keys in listed for key in keys]
+
+    async def _delta_walk(
+        self,
+        ref: CheckpointRef | None,
+        refs: Sequence[CheckpointRef],
+        channels: Sequence[str] | None,
+    ) -> core.DeltaWalk:
+        """Fetch a checkpoint's ancestors in batches until the walk over
+        ``channels`` (default: the checkpoint's own DeltaChannels) is done."""
+        stored = await self._load_checkpoints([ref] if ref else [])
+        if not stored:
+            return core.DeltaWalk(refs, channels or [])
+        if channels is None:
+            channels = core.delta_channels(stored[0])
+        walk = core.DeltaWalk(refs, channels)
+        walk.set_target(stored[0])
+        while batch := walk.next_batch():
+            listings = core.writes_listings(self.layout, batch)
+            bodies, listed = await self._both(
+                [self._get(self.layout.checkpoint_key(r)) for r in batch],
+                [self._list(w.prefix, w.start_after) for w in listings],
+            )
+            found = core.read_checkpoints(self.serde, self.layout, batch, bodies)
+            walk.add(found, core.writes_to_fetch(self.layout, listed, found))
+        return walk
+
+    async def _load_checkpoints(
+        self, refs: Sequence[CheckpointRef]
+    ) -> builtins.list[core.StoredCheckpoint]:
+        bodies = await self._run(
+            [self._get(self.layout.checkpoint_key(r)) for r in refs]
+        )
+        return core.read_checkpoints(self.serde, self.layout, refs, bodies)
 
     async def _load(
         self, refs: Sequence[CheckpointRef], query: core.ListQuery | None = None

@@ -3,14 +3,15 @@
 Every command prints one JSON document on stdout and nothing else; errors are
 one line on stderr, and the exit code says what went wrong (see ``ExitCode``).
 Reads go through :class:`S3CheckpointSaver` and :mod:`.core`; the only S3 calls
-made here directly are key listings (``list``, ``threads``) and the object
-reads of ``validate``, which must see objects the saver would refuse.
+made here directly are key listings (``list``, ``threads``, ``validate``) and
+the object reads of ``validate``, which must see objects the saver would refuse.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
 import threading
 import traceback
@@ -19,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import lru_cache, wraps
+from functools import lru_cache, partial, wraps
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -27,7 +28,13 @@ from urllib.parse import urlsplit
 
 import boto3
 import click
-from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from langchain_core.runnables import RunnableConfig
@@ -139,7 +146,7 @@ class Connection:
                 uri.bucket,
                 prefix=uri.prefix,
                 s3_client=client,
-                serde=TolerantSerializer(quiet=not _state().debug),
+                serde=TolerantSerializer(),
             )
         except S3AccessError as exc:
             reason = _why_forbidden(client, uri) if exc.code == "403" else None
@@ -348,20 +355,23 @@ _INDEX = "index/"
 
 @lru_cache(maxsize=1)
 def schema_validators() -> dict[str, Draft202012Validator]:
-    """A validator per envelope schema file, from the package (wheel) or the
-    repository's ``schemas/`` (editable install)."""
-    packaged = resources.files(__package__) / "schemas"
-    folder: Any = (
-        packaged
-        if packaged.is_dir()
-        else Path(__file__).resolve().parents[2] / "schemas"
-    )
+    """A validator per committed envelope schema, by file name."""
     validators = {}
     for name in ("checkpoint.v1.json", "write.v1.json"):
-        schema = json.loads((folder / name).read_text(encoding="utf-8"))
+        schema = json.loads(_schema_text(name))
         Draft202012Validator.check_schema(schema)
         validators[name] = Draft202012Validator(schema)
     return validators
+
+
+def _schema_text(name: str) -> str:
+    # The wheel ships schemas/ inside the package; an editable install runs
+    # from src/, so the files are in the repository's top-level schemas/.
+    packaged = resources.files(__package__) / "schemas" / name
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    repository = Path(__file__).resolve().parents[2] / "schemas" / name
+    return repository.read_text(encoding="utf-8")
 
 
 def _identity(ref: CheckpointRef | WriteRef) -> list[tuple[tuple[str, ...], Any]]:
@@ -387,17 +397,23 @@ def _field(document: Any, path: Sequence[str]) -> Any:
     return document
 
 
-def check_object(layout: Layout, key: str, body: bytes | None) -> str | None:
+def check_object(
+    layout: Layout, key: str, fetch: Callable[[str], bytes | None]
+) -> str | None:
     """Why the object at ``key`` is not a valid checkpoint or write sitting at
-    its own key, or None when it is. ``body`` is unused for unexpected keys."""
+    its own key, or None when it is (or vanished: ``fetch`` gave None). Keys
+    that are neither are not fetched."""
     ref: CheckpointRef | WriteRef | None = layout.parse_checkpoint_key(key)
     schema = "checkpoint.v1.json"
     if ref is None:
         ref, schema = layout.parse_write_key(key), "write.v1.json"
     if ref is None:
         return "unexpected key: neither a checkpoint nor a write key"
+    body = fetch(key)
+    if body is None:
+        return None
     try:
-        document = json.loads(body or b"")
+        document = json.loads(body)
     except ValueError:
         return "not a JSON document"
     error = best_match(schema_validators()[schema].iter_errors(document))
@@ -421,14 +437,9 @@ def _validate_keys(
     saver: S3CheckpointSaver, keys: Sequence[str], tick: Callable[[], None]
 ) -> list[tuple[str, str]]:
     """Fetch and check every key concurrently; the (key, reason) of failures."""
-    layout = saver.layout
 
     def check(key: str) -> tuple[str, str | None]:
-        known = layout.parse_checkpoint_key(key) or layout.parse_write_key(key)
-        body = _get(saver, key) if known is not None else None
-        if known is not None and body is None:
-            return key, None  # deleted since it was listed: nothing to check
-        return key, check_object(layout, key, body)
+        return key, check_object(saver.layout, key, partial(_get, saver))
 
     failures: list[tuple[str, str]] = []
     with ThreadPoolExecutor(DEFAULT_CONCURRENCY) as pool:
@@ -450,22 +461,31 @@ class _State:
     debug: bool = False
 
 
-def _state() -> _State:
-    ctx = click.get_current_context(silent=True)
-    found = ctx.find_object(_State) if ctx is not None else None
-    return found or _State()
+@contextmanager
+def _quiet_serde() -> Iterator[None]:
+    """Silence the serializer's warnings for the command's duration: each
+    blocked type logs "add it to allowed_msgpack_modules", advice for graph
+    code that a CLI user cannot act on (the value is shown as plain data)."""
+    logger = logging.getLogger("langgraph.checkpoint.serde.jsonplus")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 _EXIT_CODES_HELP = """\
 \b
 Exit codes:
-  0  success
-  1  invalid S3 URI
-  2  AWS credentials error (none found, or rejected by the store)
-  3  S3 access error (missing bucket, access denied, other S3 errors)
-  4  checkpoint not found, invalid object, usage error (missing or
-     unknown option), or another runtime error
-  5  unexpected error
+  0    success
+  1    invalid S3 URI
+  2    AWS credentials error (none found, or rejected by the store)
+  3    S3 access error (missing bucket, access denied, other S3 errors)
+  4    checkpoint not found, invalid object, usage error (missing or
+       unknown option, bad option value), or another runtime error
+  5    unexpected error
+  130  interrupted (Ctrl-C)
 
 Errors are one line on stderr; --debug adds the traceback.
 """
@@ -516,7 +536,7 @@ def _classify(exc: Exception) -> tuple[ExitCode, str]:
     if isinstance(exc, click.UsageError):
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         return ExitCode.RUNTIME, exc.format_message() + hint
-    if isinstance(exc, CredentialsError):
+    if isinstance(exc, (CredentialsError, NoCredentialsError, PartialCredentialsError)):
         return ExitCode.CREDENTIALS, str(exc)
     if isinstance(exc, (S3AccessError, ClientError, BotoCoreError)):
         return ExitCode.S3_ACCESS, str(exc)
@@ -525,7 +545,7 @@ def _classify(exc: Exception) -> tuple[ExitCode, str]:
     return ExitCode.UNEXPECTED, f"unexpected {type(exc).__name__}: {exc}"
 
 
-@click.group(cls=_App, epilog=_EXIT_CODES_HELP)
+@click.group("s3-checkpoint", cls=_App, epilog=_EXIT_CODES_HELP)
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -540,6 +560,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
         --thread-id thread123
     """
     ctx.ensure_object(_State).debug = debug
+    if not debug:
+        ctx.with_resource(_quiet_serde())
 
 
 _THREAD = click.option("--thread-id", required=True, help="The thread to read.")
@@ -605,6 +627,8 @@ def dump(
     Values are decoded into readable JSON: messages and models as dicts,
     bytes as base64, datetimes ISO-8601; a value that cannot be decoded
     (e.g. encrypted) is shown as stored, {"type": ..., "data": base64}.
+    Objects of classes outside LangGraph's safe list show as the data they
+    were stored with: nothing a bucket holds gets imported or called.
     Exits 4 when the checkpoint does not exist.
     """
     config: RunnableConfig = {
@@ -711,7 +735,8 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
 
     Every checkpoint and write under the prefix (or of one thread) must be
     JSON, match its schema, and sit at the key its envelope names; any other
-    key under the prefix is reported as unexpected. Prints
+    key under the prefix is reported as unexpected, except the sparse index
+    hints under PREFIX/index/, which have no schema. Prints
     {"checked": N, "failed": M, "failures": [{"key", "reason"}]} and exits 4
     when anything failed.
     """

@@ -552,6 +552,183 @@ def next_version(current: str | int | float | None) -> str:
     return f"{number + 1:032}.{random.random():016}"
 
 
+# -- lifecycle ----------------------------------------------------------------
+
+
+def retarget(
+    layout: Layout, key: str, body: bytes, thread_id: str
+) -> tuple[str, bytes]:
+    """A stored object moved to another thread: its key and envelope rewritten,
+    values left as stored (no serde round trip)."""
+    if (ref := layout.parse_checkpoint_key(key)) is not None:
+        env = _load_envelope(CheckpointEnvelope, key, body)
+        _check_identity(key, [("thread_id", env.thread_id, ref.thread_id)])
+        moved_ref = CheckpointRef(thread_id, ref.checkpoint_ns, ref.checkpoint_id)
+        moved = env.model_copy(update={"thread_id": thread_id})
+        return layout.checkpoint_key(moved_ref), moved.model_dump_json().encode()
+    if (write := layout.parse_write_key(key)) is not None:
+        wenv = _load_envelope(WriteEnvelope, key, body)
+        _check_identity(
+            key, [("thread_id", wenv.thread_id, write.checkpoint.thread_id)]
+        )
+        c = write.checkpoint
+        moved_write = WriteRef(
+            CheckpointRef(thread_id, c.checkpoint_ns, c.checkpoint_id),
+            write.task_id,
+            write.idx,
+        )
+        wmoved = wenv.model_copy(update={"thread_id": thread_id})
+        return layout.write_key(moved_write), wmoved.model_dump_json().encode()
+    raise CorruptObjectError(
+        f"{key}: not a checkpoint or write key", operation="CopyThread", key=key
+    )
+
+
+def of_runs(
+    stored: Iterable[StoredCheckpoint], run_ids: Iterable[str]
+) -> list[CheckpointRef]:
+    """The checkpoints whose metadata names one of the runs."""
+    runs = set(run_ids)
+    return [s.ref for s in stored if s.metadata.get("run_id") in runs]
+
+
+PRUNE_STRATEGIES = ("keep_latest", "delete")
+
+
+def check_strategy(strategy: str) -> None:
+    if strategy not in PRUNE_STRATEGIES:
+        raise ValueError(
+            f"unknown prune strategy {strategy!r}; use one of {PRUNE_STRATEGIES}"
+        )
+
+
+def newest_per_namespace(refs: Iterable[CheckpointRef]) -> list[CheckpointRef]:
+    """The newest checkpoint of each (thread, namespace)."""
+    newest: dict[tuple[str, str], CheckpointRef] = {}
+    for ref in refs:
+        group = (ref.thread_id, ref.checkpoint_ns)
+        if group not in newest or ref.checkpoint_id > newest[group].checkpoint_id:
+            newest[group] = ref
+    return list(newest.values())
+
+
+def delta_channels(stored: StoredCheckpoint) -> list[str]:
+    """The DeltaChannels whose value this checkpoint rebuilds from ancestors."""
+    metadata: Mapping[str, Any] = stored.metadata
+    counters = metadata.get("counters_since_delta_snapshot") or {}
+    return sorted(counters) if isinstance(counters, dict) else []
+
+
+def keys_to_prune(
+    layout: Layout, keys: Iterable[str], keep: Iterable[CheckpointRef]
+) -> list[str]:
+    """Every checkpoint and write key except those of the kept checkpoints."""
+    kept = set(keep)
+    doomed = []
+    for key in keys:
+        ref = layout.parse_checkpoint_key(key)
+        write = layout.parse_write_key(key) if ref is None else None
+        owner = ref or (write.checkpoint if write else None)
+        if owner not in kept:
+            doomed.append(key)
+    return doomed
+
+
+def keys_of(
+    layout: Layout, refs: Iterable[CheckpointRef], keys: Iterable[str]
+) -> list[str]:
+    """The keys among ``keys`` that belong to ``refs``: checkpoints and writes."""
+    wanted = set(refs)
+    found = []
+    for key in keys:
+        ref = layout.parse_checkpoint_key(key)
+        write = layout.parse_write_key(key) if ref is None else None
+        if (ref or (write.checkpoint if write else None)) in wanted:
+            found.append(key)
+    return found
+
+
+class DeltaWalk:
+    """The parent chain of a checkpoint, fetched in concurrent batches.
+
+    ``get_delta_channel_history`` walks ancestors until every channel has a
+    stored value. Instead of one ``get_tuple`` per ancestor, this plan guesses
+    the chain from the namespace's ids (newest first) and the target's
+    ``counters_since_delta_snapshot``, fetches that many at once, and follows
+    the parent ids through what arrived; a fork or a wrong guess costs one more
+    batch, never a wrong answer.
+    """
+
+    _FALLBACK_BATCH = 16
+
+    def __init__(self, ids: Sequence[CheckpointRef], channels: Sequence[str]) -> None:
+        self.ids = sorted(ids, key=lambda r: r.checkpoint_id, reverse=True)
+        self.channels = list(channels)
+        self.fetched: dict[str, StoredCheckpoint] = {}
+        self.write_keys: dict[CheckpointRef, list[tuple[str, WriteRef]]] = {}
+        self.target: StoredCheckpoint | None = None
+        self._batch = self._FALLBACK_BATCH
+
+    def add(
+        self, stored: Sequence[StoredCheckpoint], writes: Sequence[tuple[str, WriteRef]]
+    ) -> None:
+        """Take a fetched batch: checkpoints and the write keys listed for them."""
+        for item in stored:
+            self.fetched[item.ref.checkpoint_id] = item
+        for key, write in writes:
+            self.write_keys.setdefault(write.checkpoint, []).append((key, write))
+
+    def set_target(self, stored: StoredCheckpoint) -> None:
+        self.target = stored
+        ns = (stored.ref.thread_id, stored.ref.checkpoint_ns)
+        self.ids = [r for r in self.ids if (r.thread_id, r.checkpoint_ns) == ns]
+        metadata: Mapping[str, Any] = stored.metadata
+        counters = metadata.get("counters_since_delta_snapshot") or {}
+        depths = [counters[c][1] for c in self.channels if c in counters]
+        if depths and len(depths) == len(self.channels):
+            self._batch = max(max(depths), 1)
+
+    def chain(self) -> tuple[list[StoredCheckpoint], str | None]:
+        """The ancestors fetched so far, nearest first, and the id of the next
+        one needed (None when the walk is complete)."""
+        if self.target is None:
+            return [], None
+        chain: list[StoredCheckpoint] = []
+        remaining = set(self.channels)
+        parent = self.target.parent_id
+        while parent is not None and remaining:
+            stored = self.fetched.get(parent)
+            if stored is None:
+                return chain, parent
+            chain.append(stored)
+            remaining -= stored.checkpoint["channel_values"].keys()
+            parent = stored.parent_id
+        return chain, None
+
+    def next_batch(self) -> list[CheckpointRef]:
+        """The checkpoints to fetch next: the needed one and those just older."""
+        _, needed = self.chain()
+        if needed is None:
+            return []
+        older = [r for r in self.ids if r.checkpoint_id <= needed]
+        if not older or older[0].checkpoint_id != needed:
+            return []  # the parent is gone: the walk ends there, as the base's
+        batch = [r for r in older if r.checkpoint_id not in self.fetched][: self._batch]
+        self._batch = self._FALLBACK_BATCH
+        return batch
+
+    def writes_to_fetch(self) -> list[tuple[str, WriteRef]]:
+        chain, _ = self.chain()
+        return [item for s in chain for item in self.write_keys.get(s.ref, [])]
+
+    def history(self, loaded: Loaded) -> dict[str, DeltaChannelHistory]:
+        return delta_history(loaded, self.channels)
+
+    def chain_refs(self) -> list[CheckpointRef]:
+        chain, _ = self.chain()
+        return [s.ref for s in chain]
+
+
 # -- delta channel history ----------------------------------------------------
 
 

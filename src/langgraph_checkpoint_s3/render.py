@@ -11,7 +11,6 @@ import base64
 import dataclasses
 import datetime
 import enum
-import logging
 import math
 from collections.abc import Mapping
 from typing import Any, TypeAlias
@@ -23,8 +22,6 @@ __all__ = ["JSON", "TolerantSerializer", "Undecodable", "to_json"]
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 """A value ``json.dumps`` writes as standard JSON."""
-
-_SERDE_LOGGER = "langgraph.checkpoint.serde.jsonplus"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,12 +43,8 @@ class TolerantSerializer:
     leaves any other object as the plain data it was stored with.
     """
 
-    def __init__(self, *, quiet: bool = True) -> None:
+    def __init__(self) -> None:
         self._inner = JsonPlusSerializer(allowed_msgpack_modules=None)
-        if quiet:
-            # Each blocked type logs "add it to allowed_msgpack_modules", advice
-            # for graph code that a CLI user cannot act on.
-            logging.getLogger(_SERDE_LOGGER).setLevel(logging.ERROR)
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """Encode like JsonPlusSerializer (the CLI never writes)."""

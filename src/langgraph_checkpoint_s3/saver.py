@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,6 +22,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    DeltaChannelHistory,
 )
 
 from . import core
@@ -61,7 +63,8 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
         s3_client: A boto3 S3 client; one is created when omitted (honouring
             ``AWS_ENDPOINT_URL_S3`` and the standard credential chain).
         endpoint_url: Endpoint of an S3-compatible store, for the created client.
-        max_concurrency: How many S3 requests one call may have in flight.
+        max_concurrency: How many S3 requests one call may have in flight
+            (default: the client's connection pool size, 16 for a created client).
         **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
 
     Raises:
@@ -79,17 +82,25 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
         prefix: str = "checkpoints/",
         s3_client: S3Client | None = None,
         endpoint_url: str | None = None,
-        max_concurrency: int = DEFAULT_CONCURRENCY,
+        max_concurrency: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.bucket_name = bucket_name
         self.layout = Layout(prefix)
-        self.client: S3Client = s3_client or boto3.client(
-            "s3", endpoint_url=endpoint_url, config=client_config(max_concurrency)
+        if s3_client is None:
+            s3_client = boto3.client(
+                "s3",
+                endpoint_url=endpoint_url,
+                config=client_config(max_concurrency or DEFAULT_CONCURRENCY),
+            )
+        self.client: S3Client = s3_client
+        # More threads than the client has connections would only queue.
+        pool_size: int = getattr(
+            s3_client.meta.config, "max_pool_connections", DEFAULT_CONCURRENCY
         )
         self._pool = ThreadPoolExecutor(
-            max_concurrency, thread_name_prefix="s3-checkpoint"
+            max_concurrency or pool_size, thread_name_prefix="s3-checkpoint"
         )
         self._call("HeadBucket", "", self.client.head_bucket, Bucket=bucket_name)
 
@@ -175,13 +186,82 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of a thread, in every namespace."""
-        listed = self._run(
-            [
-                partial(self._list, self.layout.thread_checkpoints(thread_id)),
-                partial(self._list, self.layout.thread_writes(thread_id)),
-            ]
+        self._delete(self._thread_keys(thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete every checkpoint (and its writes) whose metadata ``run_id`` is
+        in ``run_ids``, in every thread and namespace.
+
+        The layout has no index by run, so this reads every checkpoint under
+        the prefix: 1 LIST per 1,000 checkpoints and 1 GET per checkpoint
+        (concurrent), then the writes' LISTs and DeleteObjects batches.
+        """
+        if not run_ids:
+            return
+        keys = self._list(self.layout.all_checkpoints())
+        runs = core.of_runs(
+            self._load_checkpoints(core.checkpoint_refs(self.layout, keys)), run_ids
         )
-        self._delete([key for keys in listed for key in keys])
+        listings = core.writes_listings(self.layout, runs)
+        listed = self._run(
+            [partial(self._list, w.prefix, w.start_after) for w in listings]
+        )
+        self._delete(
+            core.keys_of(self.layout, runs, [*keys, *itertools.chain(*listed)])
+        )
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint and write of a thread to another thread, in
+        every namespace, parent chain intact. A missing source is a no-op;
+        objects the target already has are kept (first wins)."""
+        keys = self._thread_keys(source_thread_id)
+        bodies = self._run([partial(self._get, key) for key in keys])
+        moved = [
+            core.retarget(self.layout, key, body, target_thread_id)
+            for key, body in zip(keys, bodies, strict=True)
+            if body is not None
+        ]
+        self._run([partial(self._put, key, body, True) for key, body in moved])
+
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Prune threads: ``"keep_latest"`` keeps the newest checkpoint of each
+        namespace with its writes (and, for DeltaChannel state, the ancestors
+        and writes it is rebuilt from); ``"delete"`` removes everything."""
+        core.check_strategy(strategy)
+        for thread_id in thread_ids:
+            keys = self._thread_keys(thread_id)
+            keep: builtins.list[CheckpointRef] = []
+            if strategy == "keep_latest":
+                refs = core.checkpoint_refs(self.layout, keys)
+                for latest in core.newest_per_namespace(refs):
+                    walk = self._delta_walk(latest, refs, None)
+                    keep += [*walk.chain_refs(), latest]
+            self._delete(core.keys_to_prune(self.layout, keys, keep))
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Each channel's writes and seed along the checkpoint's ancestors,
+        fetched in a few concurrent rounds instead of one read per ancestor."""
+        if not channels:
+            return {}
+        target = core.Target.of(config)
+        prefix = self.layout.namespace_checkpoints(
+            target.thread_id, target.checkpoint_ns
+        )
+        refs = core.checkpoint_refs(self.layout, self._list(prefix))
+        ref = (
+            target.at(target.checkpoint_id)
+            if target.checkpoint_id
+            else next(iter(refs), None)
+        )
+        walk = self._delta_walk(ref, refs, channels)
+        writes = walk.writes_to_fetch()
+        bodies = self._run([partial(self._get, key) for key, _ in writes])
+        chain, _ = walk.chain()
+        return walk.history(core.assemble(self.serde, chain, writes, bodies))
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         """The next channel version: ``f"{n:032}.{random:016}"``."""
@@ -234,7 +314,71 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
         """Async ``delete_thread`` (runs in a worker thread)."""
         await asyncio.to_thread(self.delete_thread, thread_id)
 
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async ``delete_for_runs`` (runs in a worker thread)."""
+        await asyncio.to_thread(self.delete_for_runs, run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async ``copy_thread`` (runs in a worker thread)."""
+        await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
+
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Async ``prune`` (runs in a worker thread)."""
+        await asyncio.to_thread(self.prune, thread_ids, strategy=strategy)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Async ``get_delta_channel_history`` (runs in a worker thread)."""
+        return await asyncio.to_thread(
+            lambda: self.get_delta_channel_history(config=config, channels=channels)
+        )
+
     # -- reading plans --------------------------------------------------------
+
+    def _thread_keys(self, thread_id: str) -> builtins.list[str]:
+        listed = self._run(
+            [
+                partial(self._list, self.layout.thread_checkpoints(thread_id)),
+                partial(self._list, self.layout.thread_writes(thread_id)),
+            ]
+        )
+        return [key for keys in listed for key in keys]
+
+    def _delta_walk(
+        self,
+        ref: CheckpointRef | None,
+        refs: Sequence[CheckpointRef],
+        channels: Sequence[str] | None,
+    ) -> core.DeltaWalk:
+        """Fetch a checkpoint's ancestors in batches until the walk over
+        ``channels`` (default: the checkpoint's own DeltaChannels) is done."""
+        stored = self._load_checkpoints([ref] if ref else [])
+        if not stored:
+            return core.DeltaWalk(refs, channels or [])
+        if channels is None:
+            channels = core.delta_channels(stored[0])
+        walk = core.DeltaWalk(refs, channels)
+        walk.set_target(stored[0])
+        while batch := walk.next_batch():
+            listings = core.writes_listings(self.layout, batch)
+            bodies, listed = self._both(
+                [partial(self._get, self.layout.checkpoint_key(r)) for r in batch],
+                [partial(self._list, w.prefix, w.start_after) for w in listings],
+            )
+            found = core.read_checkpoints(self.serde, self.layout, batch, bodies)
+            walk.add(found, core.writes_to_fetch(self.layout, listed, found))
+        return walk
+
+    def _load_checkpoints(
+        self, refs: Sequence[CheckpointRef]
+    ) -> builtins.list[core.StoredCheckpoint]:
+        bodies = self._run(
+            [partial(self._get, self.layout.checkpoint_key(r)) for r in refs]
+        )
+        return core.read_checkpoints(self.serde, self.layout, refs, bodies)
 
     def _load(
         self, refs: Sequence[CheckpointRef], query: core.ListQuery | None = None

@@ -1,0 +1,684 @@
+"""The ``s3-checkpoint`` CLI against real S3 servers.
+
+Fast cases run in-process through click's CliRunner (the same ``main`` and exit
+code mapping as the script); the script itself runs as a subprocess, both as
+``python -m langgraph_checkpoint_s3.cli`` and as the installed ``s3-checkpoint``.
+Data comes from a real LangGraph graph and from the saver directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ormsgpack
+import pytest
+from click.testing import CliRunner, Result
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, empty_checkpoint
+from langgraph.checkpoint.serde.jsonplus import (
+    EXT_CONSTRUCTOR_POS_ARGS,
+    JsonPlusSerializer,
+)
+from langgraph.graph import END, START, MessagesState, StateGraph
+
+from langgraph_checkpoint_s3 import S3CheckpointSaver
+from langgraph_checkpoint_s3 import cli as cli_module
+from langgraph_checkpoint_s3.cli import cli
+from langgraph_checkpoint_s3.core import config_of
+from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
+
+from s3servers import S3Endpoint, create_bucket
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel
+    from mypy_boto3_s3 import S3Client
+
+PREFIX = "app/"
+GRAPH_THREAD = "user@example.com/chat 1"
+DIRECT_THREAD = "t-direct"
+NAMESPACE = "a:1|b:2"
+WHEN = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+SECRET = b"\x00ciphertext"
+
+
+# -- data -----------------------------------------------------------------------
+
+
+class Sealed:
+    """A value the test serde stores under a tag the CLI cannot decode."""
+
+
+class SealingSerializer(JsonPlusSerializer):
+    """Stores :class:`Sealed` as ``msgpack+aes``, like an encrypting serde."""
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        if isinstance(obj, Sealed):
+            return "msgpack+aes", SECRET
+        return super().dumps_typed(obj)
+
+
+@dataclass(frozen=True)
+class Store:
+    """A bucket with data, and how to reach it."""
+
+    endpoint: S3Endpoint
+    bucket: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{PREFIX}"
+
+    def s3(self) -> list[str]:
+        """The connection options for an in-process run."""
+        return ["--s3-prefix", self.uri, "--endpoint-url", self.endpoint.url]
+
+    def saver(self) -> S3CheckpointSaver:
+        """A saver that writes what the CLI reads."""
+        return S3CheckpointSaver(
+            self.bucket,
+            prefix=PREFIX,
+            s3_client=self.endpoint.boto3_client(),
+            serde=SealingSerializer(),
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = (
+            self.endpoint.boto3_client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.bucket, Prefix=prefix)
+        )
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+
+def fresh_bucket(endpoint: S3Endpoint) -> str:
+    name = f"cli-{uuid.uuid4().hex[:16]}"
+    create_bucket(endpoint, name)
+    return name
+
+
+def checkpoint(checkpoint_id: str, **values: Any) -> Checkpoint:
+    made = empty_checkpoint()
+    made["id"] = checkpoint_id
+    made["channel_values"] = values
+    return made
+
+
+def put(
+    saver: S3CheckpointSaver,
+    ref: CheckpointRef,
+    made: Checkpoint,
+    metadata: CheckpointMetadata,
+    parent: str | None = None,
+) -> None:
+    configurable = {"thread_id": ref.thread_id, "checkpoint_ns": ref.checkpoint_ns}
+    if parent:
+        configurable["checkpoint_id"] = parent
+    saver.put({"configurable": configurable}, made, metadata, {})
+
+
+def write_direct(saver: S3CheckpointSaver) -> None:
+    """Three checkpoints in two namespaces, with values of every kind."""
+    first = CheckpointRef(DIRECT_THREAD, "", "cp-1")
+    values = {
+        "messages": [HumanMessage("hi", id="m1")],
+        "blob": b"\x00\x01",
+        "when": WHEN,
+        "tags": {"b", "a"},
+        "sealed": Sealed(),
+    }
+    metadata: Any = {"step": 0, "source": "input", "owner": "alice", "on": WHEN.date()}
+    put(saver, first, checkpoint("cp-1", **values), metadata)
+    saver.put_writes(
+        config_of(first),
+        [("blob", b"xyz"), ("reply", AIMessage("yo", id="m2"))],
+        "task-1",
+    )
+    second = CheckpointRef(DIRECT_THREAD, "", "cp-2")
+    put(saver, second, checkpoint("cp-2", n=2), {"step": 1}, parent="cp-1")
+    put(saver, CheckpointRef(DIRECT_THREAD, NAMESPACE, "cp-3"), checkpoint("cp-3"), {})
+
+
+def run_graph(saver: S3CheckpointSaver) -> None:
+    def bot(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage("hello back")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("bot", bot)
+    builder.add_edge(START, "bot")
+    builder.add_edge("bot", END)
+    graph = builder.compile(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": GRAPH_THREAD}}
+    graph.invoke({"messages": [HumanMessage("hi")]}, config)
+
+
+@pytest.fixture(scope="module")
+def cli_store(moto: S3Endpoint) -> Store:
+    """One bucket for the read-only tests: a graph's thread and a direct one."""
+    store = Store(moto, fresh_bucket(moto))
+    with store.saver() as saver:
+        write_direct(saver)
+        run_graph(saver)
+    return store
+
+
+@pytest.fixture
+def cli_bucket(moto: S3Endpoint) -> Store:
+    """An empty bucket of its own, for tests that add odd objects."""
+    return Store(moto, fresh_bucket(moto))
+
+
+# -- running the CLI ------------------------------------------------------------
+
+
+def at(
+    checkpoint_ns: str, checkpoint_id: str, thread: str = DIRECT_THREAD
+) -> list[str]:
+    """The options that name one checkpoint."""
+    return [
+        "--thread-id",
+        thread,
+        "--checkpoint-ns",
+        checkpoint_ns,
+        "--checkpoint-id",
+        checkpoint_id,
+    ]
+
+
+def invoke(args: Sequence[str], env: dict[str, str | None] | None = None) -> Result:
+    """Run in-process; stdout and stderr apart, exceptions mapped by main."""
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def invoke_json(*args: str) -> Any:
+    result = invoke(args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def run_script(
+    command: Sequence[str], env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+MODULE = [sys.executable, "-m", "langgraph_checkpoint_s3.cli"]
+SCRIPT = Path(sys.executable).parent / "s3-checkpoint"
+
+
+@pytest.fixture
+def cli_requests(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts the S3 API calls of the CLI's client, by operation name."""
+    calls: Counter[str] = Counter()
+
+    def record(model: OperationModel, **_: Any) -> None:
+        calls[model.name] += 1
+
+    class CountingSaver(S3CheckpointSaver):
+        def __init__(self, bucket_name: str, **kwargs: Any) -> None:
+            client: S3Client = kwargs["s3_client"]
+            client.meta.events.register("before-call.s3.*", record)
+            super().__init__(bucket_name, **kwargs)
+
+    monkeypatch.setattr(cli_module, "S3CheckpointSaver", CountingSaver)
+    return calls
+
+
+# -- help -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["list"], ["dump"], ["read"], ["threads"], ["validate"]]
+)
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    result = invoke([*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+    assert "s3-checkpoint " in result.stdout
+
+
+def test_help_documents_exit_codes_and_usage_errors() -> None:
+    text = invoke(["--help"]).stdout
+    assert "2    AWS credentials error" in text
+    assert "usage error" in text
+
+
+# -- list -----------------------------------------------------------------------
+
+
+def test_list_covers_every_namespace_newest_first(cli_store: Store) -> None:
+    listed = invoke_json("list", *cli_store.s3(), "--thread-id", DIRECT_THREAD)
+    assert listed == {
+        "thread_id": DIRECT_THREAD,
+        "checkpoints": [
+            {"checkpoint_ns": NAMESPACE, "checkpoint_id": "cp-3"},
+            {"checkpoint_ns": "", "checkpoint_id": "cp-2"},
+            {"checkpoint_ns": "", "checkpoint_id": "cp-1"},
+        ],
+    }
+
+
+def test_list_one_namespace_and_an_unknown_thread(cli_store: Store) -> None:
+    default = invoke_json(
+        "list", *cli_store.s3(), "--thread-id", DIRECT_THREAD, "--checkpoint-ns", ""
+    )
+    assert [c["checkpoint_id"] for c in default["checkpoints"]] == ["cp-2", "cp-1"]
+    unknown = invoke_json("list", *cli_store.s3(), "--thread-id", "nobody")
+    assert unknown == {"thread_id": "nobody", "checkpoints": []}
+
+
+def test_list_reads_keys_only(cli_bucket: Store, cli_requests: Counter[str]) -> None:
+    layout = Layout(PREFIX)
+    ids = [f"{i:05d}" for i in range(1001)]
+    client = cli_bucket.endpoint.boto3_client()
+
+    def put_key(checkpoint_id: str) -> None:
+        ref = CheckpointRef("big", "", checkpoint_id)
+        client.put_object(
+            Bucket=cli_bucket.bucket, Key=layout.checkpoint_key(ref), Body=b"{}"
+        )
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(put_key, ids))
+
+    listed = invoke_json("list", *cli_bucket.s3(), "--thread-id", "big")
+
+    assert [c["checkpoint_id"] for c in listed["checkpoints"]] == ids[::-1]
+    # 1,001 keys: two pages of LIST, the bucket check, and not one GET.
+    assert cli_requests == {"HeadBucket": 1, "ListObjectsV2": 2}
+
+
+# -- dump -----------------------------------------------------------------------
+
+
+def test_dump_decodes_values_into_readable_json(cli_store: Store) -> None:
+    dumped = invoke_json("dump", *cli_store.s3(), *at("", "cp-1"))
+    assert dumped["thread_id"] == DIRECT_THREAD
+    assert (dumped["checkpoint_ns"], dumped["checkpoint_id"]) == ("", "cp-1")
+    assert dumped["parent_checkpoint_id"] is None
+    values = dumped["checkpoint"]["channel_values"]
+    assert values["messages"] == [
+        HumanMessage("hi", id="m1").model_dump()  # the message's dict form
+    ]
+    assert values["messages"][0]["type"] == "human"
+    assert values["blob"] == base64.b64encode(b"\x00\x01").decode()
+    assert values["when"] == "2024-01-02T03:04:05+00:00"
+    assert values["tags"] == ["a", "b"]
+    # Undecodable (e.g. encrypted) values are shown as stored, not an error.
+    assert values["sealed"] == {
+        "type": "msgpack+aes",
+        "data": base64.b64encode(SECRET).decode(),
+    }
+    assert dumped["checkpoint"]["id"] == "cp-1"
+    assert dumped["metadata"] == {
+        "step": 0,
+        "source": "input",
+        "owner": "alice",
+        "on": "2024-01-02",
+    }
+    assert dumped["pending_writes"] == [
+        {
+            "task_id": "task-1",
+            "channel": "blob",
+            "value": base64.b64encode(b"xyz").decode(),
+        },
+        {
+            "task_id": "task-1",
+            "channel": "reply",
+            "value": AIMessage("yo", id="m2").model_dump(),
+        },
+    ]
+
+
+def test_dump_in_a_nested_namespace_names_its_parent(cli_store: Store) -> None:
+    nested = invoke_json("dump", *cli_store.s3(), *at(NAMESPACE, "cp-3"))
+    assert (nested["checkpoint_ns"], nested["checkpoint"]["id"]) == (NAMESPACE, "cp-3")
+    child = invoke_json("dump", *cli_store.s3(), *at("", "cp-2"))
+    assert child["parent_checkpoint_id"] == "cp-1"
+    assert child["checkpoint"]["channel_values"] == {"n": 2}
+
+
+# -- read -----------------------------------------------------------------------
+
+
+def test_read_returns_a_graphs_history_newest_first(
+    cli_store: Store, cli_requests: Counter[str]
+) -> None:
+    listed = invoke_json("list", *cli_store.s3(), "--thread-id", GRAPH_THREAD)
+    cli_requests.clear()
+    read = invoke_json("read", *cli_store.s3(), "--thread-id", GRAPH_THREAD)
+
+    assert read["thread_id"] == GRAPH_THREAD
+    found = [
+        {"checkpoint_ns": c["checkpoint_ns"], "checkpoint_id": c["checkpoint_id"]}
+        for c in read["checkpoints"]
+    ]
+    assert found == listed["checkpoints"]
+    assert len(found) == 3  # input, before "bot", after "bot"
+    newest = read["checkpoints"][0]
+    assert [
+        (m["type"], m["content"])
+        for m in newest["checkpoint"]["channel_values"]["messages"]
+    ] == [
+        ("human", "hi"),
+        ("ai", "hello back"),
+    ]
+    assert newest["metadata"]["source"] == "loop"
+    # The step before "bot" ran holds bot's write, decoded like a value.
+    writes_found = [w for c in read["checkpoints"] for w in c["pending_writes"]]
+    bot_writes = [
+        w
+        for w in writes_found
+        if w["channel"] == "messages" and w["value"][0]["type"] == "ai"
+    ]
+    assert len(bot_writes) == 1
+    assert set(bot_writes[0]) == {"task_id", "channel", "value"}
+    # Every checkpoint and write is one GET; the LISTs do not grow with them.
+    writes = cli_store.keys(Layout(PREFIX).thread_writes(GRAPH_THREAD))
+    assert cli_requests["GetObject"] == len(found) + len(writes)
+    assert cli_requests["ListObjectsV2"] <= 2
+
+
+def test_read_one_namespace(cli_store: Store) -> None:
+    read = invoke_json(
+        "read",
+        *cli_store.s3(),
+        "--thread-id",
+        DIRECT_THREAD,
+        "--checkpoint-ns",
+        NAMESPACE,
+    )
+    assert [c["checkpoint_id"] for c in read["checkpoints"]] == ["cp-3"]
+
+
+def test_read_progress_goes_to_stderr_only(cli_store: Store) -> None:
+    env = {**os.environ, **cli_store.endpoint.env()}
+    done = run_script(
+        [
+            *MODULE,
+            "read",
+            "--s3-prefix",
+            cli_store.uri,
+            "--thread-id",
+            GRAPH_THREAD,
+            "--progress",
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["checkpoints"]) == 3
+    assert "Reading checkpoints" in done.stderr
+    assert "100%" in done.stderr
+
+
+def test_stored_objects_cannot_run_code(cli_bucket: Store, tmp_path: Path) -> None:
+    # An object naming a callable: LangGraph's permissive default would call
+    # os.system(...) while decoding it; the CLI reads buckets others write.
+    marker = tmp_path / "pwned"
+    call = ormsgpack.packb(["os", "system", [f"touch {marker}"]])
+    payload = ormsgpack.packb(ormsgpack.Ext(EXT_CONSTRUCTOR_POS_ARGS, call))
+
+    class Planting(SealingSerializer):
+        def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+            return ("msgpack", payload) if obj == "plant" else super().dumps_typed(obj)
+
+    client = cli_bucket.endpoint.boto3_client()
+    with S3CheckpointSaver(
+        cli_bucket.bucket, prefix=PREFIX, s3_client=client, serde=Planting()
+    ) as saver:
+        put(saver, CheckpointRef("t", "", "cp-1"), checkpoint("cp-1", x="plant"), {})
+
+    for args in (["read", "--thread-id", "t"], ["dump", *at("", "cp-1", "t")]):
+        result = invoke([*args, *cli_bucket.s3()])
+        assert result.exit_code == 0, result.stderr
+        assert "cp-1" in result.stdout
+        assert f"touch {marker}" in result.stdout  # shown as the data it holds
+        assert result.stderr == ""
+    assert not marker.exists()
+
+
+# -- threads --------------------------------------------------------------------
+
+
+def test_threads_decodes_thread_ids(cli_store: Store) -> None:
+    assert invoke_json("threads", *cli_store.s3()) == {
+        "threads": sorted([GRAPH_THREAD, DIRECT_THREAD])
+    }
+
+
+# -- validate -------------------------------------------------------------------
+
+
+def test_validate_passes_clean_data(cli_store: Store) -> None:
+    everything = invoke_json("validate", *cli_store.s3())
+    assert everything == {
+        "checked": len(cli_store.keys(PREFIX)),
+        "failed": 0,
+        "failures": [],
+    }
+    layout = Layout(PREFIX)
+    one = invoke_json("validate", *cli_store.s3(), "--thread-id", DIRECT_THREAD)
+    expected = cli_store.keys(
+        layout.thread_checkpoints(DIRECT_THREAD)
+    ) + cli_store.keys(layout.thread_writes(DIRECT_THREAD))
+    assert one == {"checked": len(expected), "failed": 0, "failures": []}
+
+
+def test_validate_reports_every_bad_object(cli_bucket: Store) -> None:
+    client = cli_bucket.endpoint.boto3_client()
+    with cli_bucket.saver() as saver:
+        write_direct(saver)
+    layout = Layout(PREFIX)
+
+    def body(key: str) -> bytes:
+        return client.get_object(Bucket=cli_bucket.bucket, Key=key)["Body"].read()
+
+    good = layout.checkpoint_key(CheckpointRef(DIRECT_THREAD, "", "cp-1"))
+    good_write = layout.write_key(
+        WriteRef(CheckpointRef(DIRECT_THREAD, "", "cp-1"), "task-1", 0)
+    )
+    bad = {
+        layout.checkpoint_key(CheckpointRef("t", "", "corrupt")): b"not json {",
+        layout.checkpoint_key(CheckpointRef("t", "", "foreign")): b'{"hello": "world"}',
+        layout.checkpoint_key(CheckpointRef("other", "", "cp-1")): body(good),
+        layout.write_key(
+            WriteRef(CheckpointRef(DIRECT_THREAD, "", "cp-1"), "task-9", 0)
+        ): body(good_write),
+        f"{PREFIX}notes.txt": b"hello",
+    }
+    fine = {f"{PREFIX}index/t/__default__.json": b"{}", "elsewhere/notes.txt": b"x"}
+    for key, data in {**bad, **fine}.items():
+        client.put_object(Bucket=cli_bucket.bucket, Key=key, Body=data)
+
+    result = invoke(["validate", *cli_bucket.s3()])
+
+    assert result.exit_code == 4
+    summary = json.loads(result.stdout)
+    reasons = {f["key"]: f["reason"] for f in summary["failures"]}
+    assert sorted(reasons) == sorted(bad)
+    keys = list(bad)
+    assert reasons[keys[0]] == "not a JSON document"
+    assert reasons[keys[1]].startswith("does not match checkpoint.v1.json")
+    assert reasons[keys[2]].startswith("misplaced: envelope says thread_id='t-direct'")
+    assert reasons[keys[3]].startswith("misplaced: envelope says task_id='task-1'")
+    assert reasons[keys[4]].startswith("unexpected key")
+    index_key = f"{PREFIX}index/t/__default__.json"
+    total = len(cli_bucket.keys(PREFIX)) - 1  # the index hint is not validated
+    assert summary["checked"] == total
+    assert index_key not in reasons
+    assert summary["failed"] == len(bad)
+    assert result.stderr == f"Error: {len(bad)} of {total} objects failed validation\n"
+
+    one = invoke(["validate", *cli_bucket.s3(), "--thread-id", "other"])
+    assert one.exit_code == 4
+    assert [f["key"] for f in json.loads(one.stdout)["failures"]] == [keys[2]]
+
+
+# -- exit codes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "gs://bucket/p/",
+        "bucket/p/",
+        "s3://",
+        "s3:///p/",
+        "s3://b/p/",
+        "s3://ok-bucket//p/",
+    ],
+)
+def test_invalid_s3_uri_exits_1(uri: str) -> None:
+    result = invoke(["list", "--s3-prefix", uri, "--thread-id", "t"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid S3 URI")
+    assert result.stderr.count("\n") == 1
+
+
+def test_missing_checkpoint_exits_4(cli_store: Store) -> None:
+    result = invoke(["dump", *cli_store.s3(), *at("", "cp-404")])
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: checkpoint not found: thread 't-direct', namespace '', id 'cp-404'\n"
+    )
+
+
+def test_corrupt_object_exits_4_naming_the_key(cli_bucket: Store) -> None:
+    key = Layout(PREFIX).checkpoint_key(CheckpointRef("t", "", "cp-1"))
+    client = cli_bucket.endpoint.boto3_client()
+    client.put_object(Bucket=cli_bucket.bucket, Key=key, Body=b"garbage")
+    result = invoke(["read", *cli_bucket.s3(), "--thread-id", "t"])
+    assert result.exit_code == 4
+    assert result.stderr.startswith(f"Error: {key}: not a JSON document")
+
+
+def test_missing_bucket_exits_3(moto: S3Endpoint) -> None:
+    result = invoke(
+        [
+            "threads",
+            "--s3-prefix",
+            "s3://no-such-bucket-here/p/",
+            "--endpoint-url",
+            moto.url,
+        ]
+    )
+    assert result.exit_code == 3
+    assert (
+        result.stderr
+        == "Error: bucket 'no-such-bucket-here' does not exist (HeadBucket: 404)\n"
+    )
+
+
+def test_usage_error_exits_4_in_one_line(cli_store: Store) -> None:
+    result = invoke(["dump", *cli_store.s3(), "--thread-id", "t"])
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "Error: Missing option '--checkpoint-ns'. (see 's3-checkpoint dump --help')\n"
+    )
+    assert (
+        invoke(
+            ["list", "--endpoint-url", "ftp://x", "--s3-prefix", "s3://b/p"]
+        ).exit_code
+        == 4
+    )
+    assert invoke(["nosuchcommand"]).exit_code == 4
+
+
+def test_missing_credentials_exit_2(cli_store: Store) -> None:
+    no_credentials: dict[str, str | None] = {
+        "AWS_ACCESS_KEY_ID": None,
+        "AWS_SECRET_ACCESS_KEY": None,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = invoke(["threads", *cli_store.s3()], env=no_credentials)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: HeadBucket")
+    assert "Unable to locate credentials" in result.stderr
+    profile = invoke(["threads", *cli_store.s3(), "--profile", "nope"])
+    assert profile.exit_code == 2
+    assert "nope" in profile.stderr
+
+
+def test_unexpected_error_exits_5_with_traceback_only_on_debug(
+    cli_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*_: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli_module, "checkpoint_refs", boom)
+    args = ["list", *cli_store.s3(), "--thread-id", "t"]
+    quiet = invoke(args)
+    assert quiet.exit_code == 5
+    assert quiet.stderr == "Error: unexpected RuntimeError: boom\n"
+    loud = invoke(["--debug", *args])
+    assert loud.exit_code == 5
+    assert "Traceback (most recent call last)" in loud.stderr
+    assert loud.stderr.endswith("Error: unexpected RuntimeError: boom\n")
+
+
+def test_rejected_credentials_exit_2(seaweedfs: S3Endpoint) -> None:
+    bucket = fresh_bucket(seaweedfs)
+    env = {
+        **os.environ,
+        **seaweedfs.env(),
+        "AWS_ACCESS_KEY_ID": "AKIDWRONG",
+        "AWS_SECRET_ACCESS_KEY": "wrong",
+    }
+    done = run_script([*MODULE, "threads", "--s3-prefix", f"s3://{bucket}/p/"], env)
+    assert done.returncode == 2, done.stderr
+    assert "InvalidAccessKeyId" in done.stderr
+    assert done.stderr.count("\n") == 1
+    good = run_script(
+        [*MODULE, "threads", "--s3-prefix", f"s3://{bucket}/p/"],
+        {**os.environ, **seaweedfs.env()},
+    )
+    assert (good.returncode, json.loads(good.stdout)) == (0, {"threads": []})
+
+
+# -- the real entry points ------------------------------------------------------
+
+
+def test_module_entry_point_uses_aws_endpoint_url_s3(cli_store: Store) -> None:
+    env = {**os.environ, **cli_store.endpoint.env()}
+    done = run_script(
+        [*MODULE, "list", "--s3-prefix", cli_store.uri, "--thread-id", DIRECT_THREAD],
+        env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout
+        == invoke(["list", *cli_store.s3(), "--thread-id", DIRECT_THREAD]).stdout
+    )
+    assert done.stderr == ""
+
+
+def test_installed_script_with_endpoint_url_option(cli_store: Store) -> None:
+    env = {**os.environ, **cli_store.endpoint.env()}
+    del env["AWS_ENDPOINT_URL_S3"]
+    done = run_script(
+        [
+            str(SCRIPT),
+            "threads",
+            "--s3-prefix",
+            cli_store.uri,
+            "--endpoint-url",
+            cli_store.endpoint.url,
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"threads": sorted([GRAPH_THREAD, DIRECT_THREAD])}
