@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    CheckpointTuple,
+    empty_checkpoint,
+)
 
 from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
 from test_graphs import approval_graph, delta_graph, thread
@@ -83,7 +87,8 @@ def test_delta_history_is_the_base_walk_in_few_round_trips(
     ]
 
     by_id = {t.config["configurable"]["checkpoint_id"]: t for t in saver.list(config)}
-    ancestors, parent = [], deepest.parent_config
+    ancestors: list[CheckpointTuple] = []
+    parent = deepest.parent_config
     while parent and len(ancestors) < chain:
         ancestors.append(by_id[parent["configurable"]["checkpoint_id"]])
         parent = ancestors[-1].parent_config
