@@ -102,9 +102,7 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
             self.session.client("s3", endpoint_url=self.endpoint_url, config=config)
         )
         try:
-            await self._call(
-                "HeadBucket", "", self.client.head_bucket, Bucket=self.bucket_name
-            )
+            await self._check_bucket()
         except BaseException:
             self._client = None
             await stack.aclose()
@@ -112,6 +110,26 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         self._stack = stack
         self._loop = asyncio.get_running_loop()
         return self
+
+    async def _check_bucket(self) -> None:
+        try:
+            await self._call(
+                "HeadBucket", "", self.client.head_bucket, Bucket=self.bucket_name
+            )
+        except S3AccessError as exc:
+            if not core.is_bare_refusal(exc):
+                raise
+            # HEAD answers carry no body; a one-key LIST says whether the
+            # credentials or the permissions are at fault.
+            await self._call(
+                "ListObjectsV2",
+                self.layout.prefix,
+                self.client.list_objects_v2,
+                Bucket=self.bucket_name,
+                Prefix=self.layout.prefix,
+                MaxKeys=1,
+            )
+            raise
 
     async def __aexit__(self, *exc_info: object) -> None:
         stack, self._stack, self._loop, self._client = self._stack, None, None, None

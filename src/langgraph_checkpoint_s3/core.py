@@ -28,7 +28,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from pydantic import BaseModel, ValidationError
 
 from .envelopes import CheckpointBody, CheckpointEnvelope, TypedValue, WriteEnvelope
-from .errors import CheckpointConflictError, CorruptObjectError
+from .errors import CheckpointConflictError, CorruptObjectError, S3AccessError
 from .keys import CheckpointRef, Layout, WriteRef
 
 __all__ = [
@@ -511,6 +511,11 @@ def assemble(
         if body is not None:
             by_ref[ref.checkpoint].append(decode_write(serde, key, body, ref))
     return [(s, by_ref[s.ref]) for s in stored]
+
+
+def is_bare_refusal(exc: S3AccessError) -> bool:
+    """A 403 without an S3 error code (HEAD requests have no body)."""
+    return exc.code in ("403", "Forbidden")
 
 
 def check_rewrite(key: str, existing: bytes | None, body: bytes) -> None:

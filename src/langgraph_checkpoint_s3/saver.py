@@ -102,7 +102,27 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
         self._pool = ThreadPoolExecutor(
             max_concurrency or pool_size, thread_name_prefix="s3-checkpoint"
         )
-        self._call("HeadBucket", "", self.client.head_bucket, Bucket=bucket_name)
+        self._check_bucket()
+
+    def _check_bucket(self) -> None:
+        try:
+            self._call(
+                "HeadBucket", "", self.client.head_bucket, Bucket=self.bucket_name
+            )
+        except S3AccessError as exc:
+            if not core.is_bare_refusal(exc):
+                raise
+            # HEAD answers carry no body; a one-key LIST says whether the
+            # credentials or the permissions are at fault.
+            self._call(
+                "ListObjectsV2",
+                self.layout.prefix,
+                self.client.list_objects_v2,
+                Bucket=self.bucket_name,
+                Prefix=self.layout.prefix,
+                MaxKeys=1,
+            )
+            raise
 
     def close(self) -> None:
         """Release the worker threads."""
