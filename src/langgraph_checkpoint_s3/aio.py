@@ -34,7 +34,12 @@ from langgraph.checkpoint.base import (
 from . import core
 from .errors import DeleteFailedError, S3AccessError, from_botocore
 from .keys import CheckpointRef, Layout
-from .saver import _NOT_FOUND, _PRECONDITION_FAILED, DEFAULT_CONCURRENCY
+from .saver import (
+    _NOT_FOUND,
+    _PRECONDITION_FAILED,
+    DEFAULT_CONCURRENCY,
+    client_settings,
+)
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -92,12 +97,7 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
 
     async def __aenter__(self) -> AsyncS3CheckpointSaver:
         stack = AsyncExitStack()
-        config = AioConfig(
-            retries={"mode": "standard", "max_attempts": 5},
-            max_pool_connections=self.max_concurrency,
-            connect_timeout=10,
-            read_timeout=60,
-        )
+        config = AioConfig(**client_settings(self.max_concurrency))
         self._client = await stack.enter_async_context(
             self.session.client("s3", endpoint_url=self.endpoint_url, config=config)
         )

@@ -43,15 +43,20 @@ _PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412"})
 _NOT_FOUND = frozenset({"NoSuchKey", "404"})
 
 
-def client_config(max_concurrency: int) -> Config:
+def client_settings(max_concurrency: int) -> dict[str, Any]:
     """botocore's standard retry mode (throttling, 5xx, timeouts) and a
-    connection pool as large as the saver's concurrency."""
-    return Config(
-        retries={"mode": "standard", "max_attempts": 5},
-        max_pool_connections=max_concurrency,
-        connect_timeout=10,
-        read_timeout=60,
-    )
+    connection pool as large as the saver's concurrency; for both shells."""
+    return {
+        "retries": {"mode": "standard", "max_attempts": 5},
+        "max_pool_connections": max_concurrency,
+        "connect_timeout": 10,
+        "read_timeout": 60,
+    }
+
+
+def client_config(max_concurrency: int) -> Config:
+    """The botocore Config of a client the saver creates."""
+    return Config(**client_settings(max_concurrency))
 
 
 class S3CheckpointSaver(BaseCheckpointSaver[str]):
@@ -161,9 +166,8 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first; see LangGraph's ``BaseCheckpointSaver.list``."""
         query = core.ListQuery.of(config, filter=filter, before=before, limit=limit)
-        candidates = query.candidates(
-            self.layout, self._list(query.prefix(self.layout))
-        )
+        prefix = query.prefix(self.layout)
+        candidates = query.candidates(self.layout, self._list(prefix))
         remaining = query.limit
         for batch in query.batches(candidates):
             for stored, writes in self._load(batch, query):
@@ -220,7 +224,8 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
             return
         keys = self._list(self.layout.all_checkpoints())
         runs = core.of_runs(
-            self._load_checkpoints(core.checkpoint_refs(self.layout, keys)), run_ids
+            self._load_checkpoints(core.checkpoint_refs(self.layout, keys)),
+            run_ids,
         )
         listings = core.writes_listings(self.layout, runs)
         listed = self._run(
