@@ -257,3 +257,18 @@ def test_delete_errors_are_raised_with_their_keys(make_saver: SaverFactory) -> N
     with pytest.raises(DeleteFailedError, match=r"k/one\.json .*k/two\.json") as info:
         saver.delete_thread("t")
     assert [key for key, _ in info.value.failures] == ["k/one.json", "k/two.json"]
+
+
+def test_async_saver_reenters_under_another_loop(
+    make_async_saver: AsyncSaverFactory,
+) -> None:
+    import asyncio
+
+    saver = make_async_saver()
+
+    async def use() -> None:
+        async with saver:
+            await asyncio.gather(*(saver.aget_tuple(cfg(f"t{i}")) for i in range(40)))
+
+    asyncio.run(use())
+    asyncio.run(use())

@@ -93,9 +93,12 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         self._client: S3Client | None = None
         self._stack: AsyncExitStack | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._limit = asyncio.Semaphore(max_concurrency)
+        self._limit = asyncio.Semaphore(max_concurrency)  # renewed on each entry
 
     async def __aenter__(self) -> AsyncS3CheckpointSaver:
+        # A semaphore belongs to the loop it first waits on; the saver may be
+        # entered again under another loop.
+        self._limit = asyncio.Semaphore(self.max_concurrency)
         stack = AsyncExitStack()
         config = AioConfig(**client_settings(self.max_concurrency))
         self._client = await stack.enter_async_context(
