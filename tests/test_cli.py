@@ -2,8 +2,9 @@
 
 Fast cases run in-process through click's CliRunner (the same ``main`` and exit
 code mapping as the script); the script itself runs as a subprocess, both as
-``python -m langgraph_checkpoint_s3.cli`` and as the installed ``s3-checkpoint``.
-Data comes from a real LangGraph graph and from the saver directly.
+``python -m langgraph_checkpoint_s3.cli`` and as the installed ``s3-checkpoint``,
+and on a real terminal for the confirmation of ``delete``/``prune``. Data comes
+from real LangGraph graphs and from the saver directly.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from langgraph_checkpoint_s3 import S3CheckpointSaver
 from langgraph_checkpoint_s3 import cli as cli_module
 from langgraph_checkpoint_s3.cli import cli
 from langgraph_checkpoint_s3.core import config_of
+from langgraph_checkpoint_s3.errors import DeleteFailedError
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
+from test_graphs import delta_graph, thread
 
 from s3servers import S3Endpoint, create_bucket
 
@@ -196,9 +199,15 @@ def at(
     ]
 
 
-def invoke(args: Sequence[str], env: dict[str, str | None] | None = None) -> Result:
+def invoke(
+    args: Sequence[str],
+    env: dict[str, str | None] | None = None,
+    input: str | None = None,
+) -> Result:
     """Run in-process; stdout and stderr apart, exceptions mapped by main."""
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, list(args), input=input, env=env, catch_exceptions=False
+    )
 
 
 def invoke_json(*args: str) -> Any:
@@ -241,7 +250,17 @@ def cli_requests(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["list"], ["dump"], ["read"], ["threads"], ["validate"]]
+    "command",
+    [
+        [],
+        ["list"],
+        ["dump"],
+        ["read"],
+        ["threads"],
+        ["validate"],
+        ["delete"],
+        ["prune"],
+    ],
 )
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     result = invoke([*command, "--help"])
@@ -525,6 +544,292 @@ def test_validate_reports_every_bad_object(cli_bucket: Store) -> None:
     one = invoke(["validate", *cli_bucket.s3(), "--thread-id", "other"])
     assert one.exit_code == 4
     assert [f["key"] for f in json.loads(one.stdout)["failures"]] == [keys[2]]
+
+
+# -- delete and prune -----------------------------------------------------------
+
+# Thread "t1": cp-1 <- cp-2 in the default namespace, cp-3 in NAMESPACE; "t1-b"
+# shares its first letters (and sorts next to it on some servers).
+T1_WRITES = {"cp-1": 2, "cp-2": 1, "cp-3": 1}
+
+
+def write_threads(saver: S3CheckpointSaver) -> None:
+    refs = {
+        "cp-1": CheckpointRef("t1", "", "cp-1"),
+        "cp-2": CheckpointRef("t1", "", "cp-2"),
+        "cp-3": CheckpointRef("t1", NAMESPACE, "cp-3"),
+    }
+    put(saver, refs["cp-1"], checkpoint("cp-1", n=1), {"step": 0})
+    put(saver, refs["cp-2"], checkpoint("cp-2", n=2), {"step": 1}, parent="cp-1")
+    put(saver, refs["cp-3"], checkpoint("cp-3"), {"step": 0})
+    for name, ref in refs.items():
+        writes = [(f"ch{i}", i) for i in range(T1_WRITES[name])]
+        saver.put_writes(config_of(ref), writes, f"task-{name}")
+    other = CheckpointRef("t1-b", "", "cp-1")
+    put(saver, other, checkpoint("cp-1", n=9), {"step": 0})
+    saver.put_writes(config_of(other), [("ch", 9)], "task-b")
+
+
+@pytest.fixture
+def threads_store(cli_bucket: Store) -> Store:
+    with cli_bucket.saver() as saver:
+        write_threads(saver)
+    return cli_bucket
+
+
+def thread_keys(store: Store, thread_id: str) -> list[str]:
+    layout = Layout(PREFIX)
+    return store.keys(layout.thread_checkpoints(thread_id)) + store.keys(
+        layout.thread_writes(thread_id)
+    )
+
+
+def entry(checkpoint_ns: str, checkpoint_id: str, **extra: str) -> dict[str, str]:
+    return {**extra, "checkpoint_ns": checkpoint_ns, "checkpoint_id": checkpoint_id}
+
+
+ALL_OF_T1 = [entry(NAMESPACE, "cp-3"), entry("", "cp-2"), entry("", "cp-1")]
+
+
+def test_delete_with_yes_removes_only_that_thread(threads_store: Store) -> None:
+    other = thread_keys(threads_store, "t1-b")
+    result = invoke(["delete", *threads_store.s3(), "--thread-id", "t1", "--yes"])
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""  # --yes: no question asked
+    assert json.loads(result.stdout) == {
+        "thread_id": "t1",
+        "dry_run": False,
+        "deleted": ALL_OF_T1,
+        "deleted_writes": sum(T1_WRITES.values()),
+        "deleted_other": [],
+        "kept": [],
+    }
+    assert thread_keys(threads_store, "t1") == []
+    assert thread_keys(threads_store, "t1-b") == other
+    listed = invoke_json("list", *threads_store.s3(), "--thread-id", "t1-b")
+    assert listed["checkpoints"] == [entry("", "cp-1")]
+    nobody = invoke_json("delete", *threads_store.s3(), "--thread-id", "t1", "-y")
+    assert (nobody["deleted"], nobody["deleted_writes"]) == ([], 0)
+
+
+def test_delete_dry_run_deletes_nothing_and_needs_no_terminal(
+    threads_store: Store,
+) -> None:
+    stray = f"{Layout(PREFIX).thread_checkpoints('t1')}notes.txt"
+    client = threads_store.endpoint.boto3_client()
+    client.put_object(Bucket=threads_store.bucket, Key=stray, Body=b"x")
+    everything = threads_store.keys()
+
+    planned = invoke_json(
+        "delete", *threads_store.s3(), "--thread-id", "t1", "--dry-run"
+    )
+
+    assert planned == {
+        "thread_id": "t1",
+        "dry_run": True,
+        "deleted": ALL_OF_T1,
+        "deleted_writes": sum(T1_WRITES.values()),
+        "deleted_other": [stray],
+        "kept": [],
+    }
+    assert threads_store.keys() == everything
+    # The real run removes what the dry run announced, the stray object too.
+    done = invoke_json("delete", *threads_store.s3(), "--thread-id", "t1", "--yes")
+    assert done == {**planned, "dry_run": False}
+    assert thread_keys(threads_store, "t1") == []
+
+
+def test_prune_keep_latest_keeps_newest_per_namespace_with_writes(
+    threads_store: Store,
+) -> None:
+    other = thread_keys(threads_store, "t1-b")
+    pruned = invoke_json("prune", *threads_store.s3(), "--thread-id", "t1", "--yes")
+
+    assert pruned == {
+        "thread_ids": ["t1"],
+        "strategy": "keep_latest",
+        "deleted": [entry("", "cp-1", thread_id="t1")],
+        "deleted_writes": T1_WRITES["cp-1"],
+        "deleted_other": [],
+        "kept": [
+            entry(NAMESPACE, "cp-3", thread_id="t1"),
+            entry("", "cp-2", thread_id="t1"),
+        ],
+    }
+    layout = Layout(PREFIX)
+    writes = threads_store.keys(layout.thread_writes("t1"))
+    owners = Counter(
+        ref.checkpoint.checkpoint_id
+        for k in writes
+        if (ref := layout.parse_write_key(k))
+    )
+    assert owners == {"cp-2": T1_WRITES["cp-2"], "cp-3": T1_WRITES["cp-3"]}
+    kept = invoke_json("dump", *threads_store.s3(), *at("", "cp-2", "t1"))
+    assert [w["channel"] for w in kept["pending_writes"]] == ["ch0"]
+    assert thread_keys(threads_store, "t1-b") == other
+
+
+def test_prune_all_removes_everything_of_the_threads(threads_store: Store) -> None:
+    threads = ["--thread-id", "t1", "--thread-id", "t1-b", "--thread-id", "t1"]
+    pruned = invoke_json("prune", *threads_store.s3(), *threads, "--all", "--yes")
+
+    assert pruned == {
+        "thread_ids": ["t1", "t1-b"],
+        "strategy": "delete",
+        "deleted": [
+            entry(NAMESPACE, "cp-3", thread_id="t1"),
+            entry("", "cp-2", thread_id="t1"),
+            entry("", "cp-1", thread_id="t1-b"),
+            entry("", "cp-1", thread_id="t1"),
+        ],
+        "deleted_writes": sum(T1_WRITES.values()) + 1,
+        "deleted_other": [],
+        "kept": [],
+    }
+    assert threads_store.keys() == []
+
+
+def test_prune_keep_latest_reports_the_delta_ancestors_it_kept(
+    cli_bucket: Store,
+) -> None:
+    config = thread("delta")
+    with cli_bucket.saver() as saver:
+        delta_graph(saver).invoke({"items": [], "n": 140}, config)
+        state = delta_graph(saver).get_state(config).values
+        total = len(list(saver.list(config)))
+
+    pruned = invoke_json("prune", *cli_bucket.s3(), "--thread-id", "delta", "--yes")
+
+    kept = [c["checkpoint_id"] for c in pruned["kept"]]
+    assert 1 < len(kept) < total  # the newest and the chain it is rebuilt from
+    assert len(kept) + len(pruned["deleted"]) == total
+    listed = invoke_json("list", *cli_bucket.s3(), "--thread-id", "delta")
+    assert [c["checkpoint_id"] for c in listed["checkpoints"]] == kept
+    with cli_bucket.saver() as saver:
+        assert delta_graph(saver).get_state(config).values == state
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["delete", "--thread-id", "t1"], ["prune", "--thread-id", "t1", "--all"]],
+)
+def test_refuses_without_yes_when_stdin_is_not_a_terminal(
+    threads_store: Store, cli_requests: Counter[str], command: list[str]
+) -> None:
+    everything = threads_store.keys()
+    result = invoke([*command, *threads_store.s3()], input="y\n")
+
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: refusing to delete: stdin is not a terminal to confirm on; "
+        "pass --yes to confirm (nothing was deleted)\n"
+    )
+    assert threads_store.keys() == everything
+    assert cli_requests == {}  # refused before connecting
+
+
+def test_refusal_never_waits_on_an_open_pipe(threads_store: Store) -> None:
+    env = {**os.environ, **threads_store.endpoint.env()}
+    args = ["delete", "--s3-prefix", threads_store.uri, "--thread-id", "t1"]
+    with subprocess.Popen(
+        [*MODULE, *args],
+        env=env,
+        stdin=subprocess.PIPE,  # open, never written, never closed
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.wait(timeout=60) == 4
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read() == ""
+        assert proc.stderr.read().startswith("Error: refusing to delete")
+    assert len(thread_keys(threads_store, "t1")) == 3 + sum(T1_WRITES.values())
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_confirmation_on_a_terminal(
+    threads_store: Store, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    monkeypatch.setattr(cli_module, "_stdin_is_terminal", lambda: True)
+    everything = threads_store.keys()
+    result = invoke(
+        ["prune", *threads_store.s3(), "--thread-id", "t1"], input=f"{answer}\n"
+    )
+
+    assert result.stderr.startswith(
+        f"Prune thread 't1' in {threads_store.uri} (3 checkpoints in 2 namespaces "
+        "and 4 writes): keep the newest checkpoint of each namespace (and the "
+        "DeltaChannel ancestors it needs) and delete the rest? [y/N]: "
+    )
+    # CliRunner echoes the typed answer on stdout; a terminal shows it itself.
+    output = result.stdout.removeprefix(f"{answer}\n")
+    if answer == "y":
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(output)["deleted"] == [entry("", "cp-1", thread_id="t1")]
+        assert len(threads_store.keys()) < len(everything)
+    else:
+        assert result.exit_code == 4
+        assert output == ""
+        assert result.stderr.endswith("Error: not confirmed: nothing was deleted\n")
+        assert threads_store.keys() == everything
+
+
+def test_confirmation_on_a_real_terminal(threads_store: Store) -> None:
+    pty = pytest.importorskip("pty")
+    env = {**os.environ, **threads_store.endpoint.env()}
+    args = ["delete", "--s3-prefix", threads_store.uri, "--thread-id", "t1"]
+    controller, terminal = pty.openpty()
+    try:
+        with subprocess.Popen(
+            [*MODULE, *args],
+            env=env,
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as proc:
+            os.write(controller, b"y\n")
+            out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert proc.returncode == 0, err
+    assert "Delete thread 't1' from" in err
+    assert "[y/N]" in err
+    assert json.loads(out)["deleted"] == ALL_OF_T1
+    assert thread_keys(threads_store, "t1") == []
+
+
+def test_failed_delete_still_reports_what_went(
+    threads_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class FailingSaver(S3CheckpointSaver):
+        def delete_thread(self, thread_id: str) -> None:
+            key = Layout(PREFIX).checkpoint_key(CheckpointRef(thread_id, "", "cp-1"))
+            self.client.delete_object(Bucket=self.bucket_name, Key=key)
+            raise DeleteFailedError([("some/key", "AccessDenied")], bucket="b")
+
+    monkeypatch.setattr(cli_module, "S3CheckpointSaver", FailingSaver)
+    result = invoke(["delete", *threads_store.s3(), "--thread-id", "t1", "--yes"])
+
+    assert result.exit_code == 4
+    report = json.loads(result.stdout)
+    assert (report["deleted"], report["deleted_writes"]) == ([entry("", "cp-1")], 0)
+    assert report["kept"] == ALL_OF_T1[:2]
+    assert result.stderr.startswith("Error: DeleteObjects in bucket 'b' did not")
+    assert result.stderr.count("\n") == 1
+
+
+def test_prune_has_no_dry_run(threads_store: Store) -> None:
+    everything = threads_store.keys()
+    args = ["prune", *threads_store.s3(), "--thread-id", "t1", "--dry-run"]
+    result = invoke(args)
+    assert result.exit_code == 4
+    assert result.stderr.startswith("Error: prune has no --dry-run")
+    assert result.stderr.count("\n") == 1
+    assert threads_store.keys() == everything
 
 
 # -- exit codes -----------------------------------------------------------------

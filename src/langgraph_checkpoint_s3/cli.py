@@ -1,10 +1,14 @@
-"""``s3-checkpoint``: inspect the LangGraph checkpoints a saver stored in S3.
+"""``s3-checkpoint``: inspect and clean up the LangGraph checkpoints a saver
+stored in S3.
 
 Every command prints one JSON document on stdout and nothing else; errors are
 one line on stderr, and the exit code says what went wrong (see ``ExitCode``).
-Reads go through :class:`S3CheckpointSaver` and :mod:`.core`; the only S3 calls
-made here directly are key listings (``list``, ``threads``, ``validate``) and
-the object reads of ``validate``, which must see objects the saver would refuse.
+Everything goes through :class:`S3CheckpointSaver` and :mod:`.core`: its public
+methods, and its private ``_list``/``_get``/``_thread_keys``/``_call`` for the
+raw key listings and object reads of ``list``, ``validate``, ``delete`` and
+``prune`` (``validate`` must see objects the saver would refuse). The only S3
+calls made here directly are the delimited LIST of ``threads`` and the LIST
+that explains a refused HeadBucket.
 """
 
 from __future__ import annotations
@@ -53,7 +57,6 @@ from .saver import DEFAULT_CONCURRENCY, S3CheckpointSaver, client_config
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ListObjectsV2OutputTypeDef
 
 __all__ = ["ExitCode", "S3Uri", "check_object", "cli", "main"]
 
@@ -129,8 +132,8 @@ class Connection:
     endpoint_url: str | None
 
     def open(self) -> S3CheckpointSaver:
-        """A read-only saver on the prefix; its HeadBucket reports a missing
-        bucket or rejected credentials before any command runs."""
+        """A saver on the prefix; its HeadBucket reports a missing bucket or
+        rejected credentials before any command runs."""
         uri = S3Uri.parse(self.s3_prefix)
         try:
             session = boto3.Session(profile_name=self.profile, region_name=self.region)
@@ -215,39 +218,8 @@ def s3_options(command: Callable[..., None]) -> Callable[..., None]:
 # -- S3 listings ----------------------------------------------------------------
 
 
-def _pages(
-    saver: S3CheckpointSaver, prefix: str, delimiter: str = ""
-) -> list[ListObjectsV2OutputTypeDef]:
-    """Every page of a LIST: one request per 1,000 keys."""
-    paginator = saver.client.get_paginator("list_objects_v2")
-    extra: dict[str, Any] = {"Delimiter": delimiter} if delimiter else {}
-    try:
-        return list(
-            paginator.paginate(Bucket=saver.bucket_name, Prefix=prefix, **extra)
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise from_botocore(
-            exc, operation="ListObjectsV2", bucket=saver.bucket_name, key=prefix
-        ) from exc
-
-
-def _keys(saver: S3CheckpointSaver, prefix: str) -> list[str]:
-    return [
-        obj["Key"] for page in _pages(saver, prefix) for obj in page.get("Contents", [])
-    ]
-
-
-def _get(saver: S3CheckpointSaver, key: str) -> bytes | None:
-    """An object's bytes, or None when it vanished since it was listed."""
-    try:
-        response = saver.client.get_object(Bucket=saver.bucket_name, Key=key)
-        return response["Body"].read()
-    except saver.client.exceptions.NoSuchKey:
-        return None
-    except (ClientError, BotoCoreError) as exc:
-        raise from_botocore(
-            exc, operation="GetObject", bucket=saver.bucket_name, key=key
-        ) from exc
+# Key listings (one LIST per 1,000 keys) and object reads are the saver's own
+# ``_list``/``_get``: they wrap botocore errors as every command expects.
 
 
 def _thread_config(thread_id: str, checkpoint_ns: str | None) -> RunnableConfig:
@@ -265,7 +237,7 @@ def checkpoint_refs(
     query = core.ListQuery.of(
         _thread_config(thread_id, checkpoint_ns), filter=None, before=None, limit=None
     )
-    return query.candidates(saver.layout, _keys(saver, query.prefix(saver.layout)))
+    return query.candidates(saver.layout, saver._list(query.prefix(saver.layout)))
 
 
 # -- output ---------------------------------------------------------------------
@@ -439,7 +411,7 @@ def _validate_keys(
     """Fetch and check every key concurrently; the (key, reason) of failures."""
 
     def check(key: str) -> tuple[str, str | None]:
-        return key, check_object(saver.layout, key, partial(_get, saver))
+        return key, check_object(saver.layout, key, saver._get)
 
     failures: list[tuple[str, str]] = []
     with ThreadPoolExecutor(DEFAULT_CONCURRENCY) as pool:
@@ -483,7 +455,9 @@ Exit codes:
   2    AWS credentials error (none found, or rejected by the store)
   3    S3 access error (missing bucket, access denied, other S3 errors)
   4    checkpoint not found, invalid object, usage error (missing or
-       unknown option, bad option value), or another runtime error
+       unknown option, bad option value), deletion refused (no terminal
+       to confirm on and no --yes) or not confirmed, or another runtime
+       error
   5    unexpected error
   130  interrupted (Ctrl-C)
 
@@ -549,7 +523,8 @@ def _classify(exc: Exception) -> tuple[ExitCode, str]:
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """Inspect LangGraph checkpoints stored in S3 by S3CheckpointSaver.
+    """Inspect and clean up LangGraph checkpoints stored in S3 by
+    S3CheckpointSaver.
 
     Each command prints one JSON document on stdout. Credentials come from
     the standard AWS chain (--profile, environment, ~/.aws, instance roles).
@@ -711,7 +686,15 @@ def thread_ids(saver: S3CheckpointSaver) -> list[str]:
     """The threads under the saver's prefix, sorted: the "folders" of one
     delimited LIST, so the cost is per thread, not per checkpoint."""
     layout = saver.layout
-    pages = _pages(saver, layout.all_checkpoints(), delimiter="/")
+    prefix = layout.all_checkpoints()
+    paginator = saver.client.get_paginator("list_objects_v2")
+    pages = saver._call(
+        "ListObjectsV2",
+        prefix,
+        lambda: list(
+            paginator.paginate(Bucket=saver.bucket_name, Prefix=prefix, Delimiter="/")
+        ),
+    )
     found = {
         layout.parse_thread(common.get("Prefix", ""))
         for page in pages
@@ -762,13 +745,283 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
 def _keys_to_validate(saver: S3CheckpointSaver, thread_id: str | None) -> list[str]:
     layout = saver.layout
     if thread_id is not None:
-        return [
-            *_keys(saver, layout.thread_checkpoints(thread_id)),
-            *_keys(saver, layout.thread_writes(thread_id)),
-        ]
+        return saver._thread_keys(thread_id)
     # The sparse index (DESIGN §4) is a hint with no schema: not validated.
     index = layout.prefix + _INDEX
-    return [key for key in _keys(saver, layout.prefix) if not key.startswith(index)]
+    return [key for key in saver._list(layout.prefix) if not key.startswith(index)]
+
+
+# -- deleting -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """The keys some threads have under the prefix, as listed: the checkpoints
+    and writes a deletion is reported in (before minus after)."""
+
+    layout: Layout
+    keys: frozenset[str]
+
+    @classmethod
+    def of(cls, saver: S3CheckpointSaver, thread_ids: Sequence[str]) -> Holdings:
+        """List the threads' keys exactly as ``delete_thread`` and ``prune``
+        do: one LIST per 1,000 keys, no GET."""
+        keys = [key for t in thread_ids for key in saver._thread_keys(t)]
+        return cls(saver.layout, frozenset(keys))
+
+    @classmethod
+    def nothing(cls, layout: Layout) -> Holdings:
+        return cls(layout, frozenset())
+
+    def __sub__(self, other: Holdings) -> Holdings:
+        return Holdings(self.layout, self.keys - other.keys)
+
+    def checkpoints(self) -> list[CheckpointRef]:
+        """Newest first, as ``list`` shows them."""
+        return core.checkpoint_refs(self.layout, self.keys)
+
+    def writes(self) -> list[str]:
+        return sorted(k for k in self.keys if self.layout.parse_write_key(k))
+
+    def others(self) -> list[str]:
+        """Keys that are neither a checkpoint nor a write (stray objects)."""
+        layout = self.layout
+        return sorted(
+            key
+            for key in self.keys
+            if layout.parse_checkpoint_key(key) is None
+            and layout.parse_write_key(key) is None
+        )
+
+    def summary(self) -> str:
+        checkpoints = self.checkpoints()
+        namespaces = {(r.thread_id, r.checkpoint_ns) for r in checkpoints}
+        text = (
+            f"{_count(len(checkpoints), 'checkpoint')} in "
+            f"{_count(len(namespaces), 'namespace')} and "
+            f"{_count(len(self.writes()), 'write')}"
+        )
+        others = len(self.others())
+        return text + (f" (and {_count(others, 'other object')})" if others else "")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _refs(refs: Sequence[CheckpointRef], with_thread: bool) -> list[JSON]:
+    return [
+        {
+            **({"thread_id": ref.thread_id} if with_thread else {}),
+            "checkpoint_ns": ref.checkpoint_ns,
+            "checkpoint_id": ref.checkpoint_id,
+        }
+        for ref in refs
+    ]
+
+
+def removal(before: Holdings, after: Holdings, with_thread: bool) -> dict[str, JSON]:
+    """What went (``before - after``) and which checkpoints remain."""
+    gone = before - after
+    return {
+        "deleted": _refs(gone.checkpoints(), with_thread),
+        "deleted_writes": len(gone.writes()),
+        "deleted_other": [*gone.others()],
+        "kept": _refs(after.checkpoints(), with_thread),
+    }
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _check_can_confirm(yes: bool) -> None:
+    """Refuse up front, before any request, when no one can answer the
+    question: a prompt on a pipe would hang or read the wrong input."""
+    if not yes and not _stdin_is_terminal():
+        raise CliError(
+            "refusing to delete: stdin is not a terminal to confirm on; "
+            "pass --yes to confirm (nothing was deleted)",
+            ExitCode.RUNTIME,
+        )
+
+
+def _confirm(yes: bool, question: str) -> None:
+    if not yes and not click.confirm(question, err=True):
+        raise CliError("not confirmed: nothing was deleted", ExitCode.RUNTIME)
+
+
+def _carry_out(
+    saver: S3CheckpointSaver,
+    thread_ids: Sequence[str],
+    before: Holdings,
+    action: Callable[[], None],
+    header: dict[str, JSON],
+    with_thread: bool,
+) -> None:
+    """Run ``action`` and print what it removed, from a listing after it. When
+    it fails part-way, print what it did remove all the same, then fail."""
+    failure: S3CheckpointError | None = None
+    try:
+        action()
+    except S3CheckpointError as exc:
+        failure = exc
+    try:
+        after = Holdings.of(saver, thread_ids)
+    except S3CheckpointError:
+        if failure is not None:
+            raise failure from None
+        raise
+    _emit({**header, **removal(before, after, with_thread)})
+    if failure is not None:
+        raise failure
+
+
+def _threads_text(thread_ids: Sequence[str]) -> str:
+    names = ", ".join(repr(t) for t in thread_ids)
+    return f"thread {names}" if len(thread_ids) == 1 else f"threads {names}"
+
+
+_YES = click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Do not ask for confirmation. Needed when stdin is not a terminal "
+    "(scripts, CI): without it the command refuses and exits 4.",
+)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  s3-checkpoint delete --s3-prefix s3://my-bucket/checkpoints/ \\
+    --thread-id thread123 --dry-run
+  s3-checkpoint delete --s3-prefix s3://my-bucket/checkpoints/ \\
+    --thread-id thread123 --yes
+"""
+)
+@s3_options
+@click.option("--thread-id", required=True, help="The thread to delete.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only print what would be deleted (no confirmation needed).",
+)
+@_YES
+def delete(conn: Connection, thread_id: str, dry_run: bool, yes: bool) -> None:
+    """Delete a thread: every checkpoint and write, in every namespace.
+
+    Other threads are untouched, even those whose id starts the same.
+    Asks for confirmation on stderr unless --yes.
+
+    Prints what went, from listings before and after: {"thread_id",
+    "dry_run", "deleted": [{"checkpoint_ns", "checkpoint_id"}] newest first,
+    "deleted_writes": count, "deleted_other": [keys that were neither, e.g.
+    stray objects], "kept": [checkpoints that remain]}. If deleting fails
+    part-way, that is still printed before the error.
+    """
+    if not dry_run:
+        _check_can_confirm(yes)
+    with conn.open() as saver:
+        before = Holdings.of(saver, [thread_id])
+        header: dict[str, JSON] = {"thread_id": thread_id, "dry_run": dry_run}
+        if dry_run or not before.keys:
+            nothing = Holdings.nothing(saver.layout)
+            _emit({**header, **removal(before, nothing, with_thread=False)})
+            return
+        _confirm(
+            yes,
+            f"Delete {_threads_text([thread_id])} from {conn.s3_prefix}: "
+            f"{before.summary()}?",
+        )
+        action = partial(saver.delete_thread, thread_id)
+        _carry_out(saver, [thread_id], before, action, header, with_thread=False)
+
+
+def _no_dry_run(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        raise click.UsageError(
+            "prune has no --dry-run: which ancestors a DeltaChannel checkpoint "
+            "needs is only found while pruning (it reads the checkpoints); "
+            "'list' shows what a thread has, 'delete --dry-run' what it holds",
+            ctx=ctx,
+        )
+    return value
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  s3-checkpoint prune --s3-prefix s3://my-bucket/checkpoints/ \\
+    --thread-id thread123 --thread-id thread456
+  s3-checkpoint prune --s3-prefix s3://my-bucket/checkpoints/ \\
+    --thread-id thread123 --all --yes
+"""
+)
+@s3_options
+@click.option(
+    "--thread-id",
+    "thread_ids",
+    multiple=True,
+    required=True,
+    help="A thread to prune; repeat the option for several.",
+)
+@click.option(
+    "--keep-latest/--all",
+    "keep_latest",
+    default=True,
+    help="Keep the newest checkpoint of each namespace with its writes "
+    "(default), or delete every checkpoint and write of the threads.",
+)
+@_YES
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    hidden=True,
+    expose_value=False,
+    callback=_no_dry_run,
+)
+def prune(
+    conn: Connection, thread_ids: tuple[str, ...], keep_latest: bool, yes: bool
+) -> None:
+    """Prune threads down to their newest checkpoints (saver.prune).
+
+    With --keep-latest (the default) each namespace keeps its newest
+    checkpoint with its pending writes, and, when that checkpoint's state is
+    built from DeltaChannel writes, the ancestors and writes it is rebuilt
+    from, so the thread still resumes where it was. --all deletes everything
+    of the threads. Asks for confirmation on stderr unless --yes.
+
+    There is no --dry-run: the ancestors a DeltaChannel checkpoint needs are
+    only known once the saver reads them while pruning.
+
+    Prints what went, from listings before and after, as `delete` does,
+    with "thread_ids" and "strategy" ("keep_latest" or "delete") and a
+    "thread_id" in each entry of "deleted" and "kept".
+    """
+    _check_can_confirm(yes)
+    threads = [*dict.fromkeys(thread_ids)]
+    strategy = "keep_latest" if keep_latest else "delete"
+    with conn.open() as saver:
+        before = Holdings.of(saver, threads)
+        header: dict[str, JSON] = {"thread_ids": [*threads], "strategy": strategy}
+        if not before.keys:
+            nothing = Holdings.nothing(saver.layout)
+            _emit({**header, **removal(nothing, nothing, with_thread=True)})
+            return
+        plan = (
+            "keep the newest checkpoint of each namespace (and the DeltaChannel "
+            "ancestors it needs) and delete the rest"
+            if keep_latest
+            else "delete everything"
+        )
+        _confirm(
+            yes,
+            f"Prune {_threads_text(threads)} in {conn.s3_prefix} "
+            f"({before.summary()}): {plan}?",
+        )
+        action = partial(saver.prune, threads, strategy=strategy)
+        _carry_out(saver, threads, before, action, header, with_thread=True)
 
 
 def main() -> None:
