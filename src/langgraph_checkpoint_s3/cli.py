@@ -7,8 +7,7 @@ Everything goes through :class:`S3CheckpointSaver` and :mod:`.core`: its public
 methods, and its private ``_list``/``_get``/``_thread_keys``/``_call`` for the
 raw key listings and object reads of ``list``, ``validate``, ``delete`` and
 ``prune`` (``validate`` must see objects the saver would refuse). The only S3
-calls made here directly are the delimited LIST of ``threads`` and the LIST
-that explains a refused HeadBucket.
+call made here directly is the delimited LIST of ``threads``.
 """
 
 from __future__ import annotations
@@ -49,14 +48,13 @@ from .errors import (
     CredentialsError,
     S3AccessError,
     S3CheckpointError,
-    from_botocore,
 )
 from .keys import CheckpointRef, Layout, WriteRef
 from .render import JSON, TolerantSerializer, to_json
 from .saver import DEFAULT_CONCURRENCY, S3CheckpointSaver, client_config
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 __all__ = ["ExitCode", "S3Uri", "check_object", "cli", "main"]
 
@@ -132,8 +130,8 @@ class Connection:
     endpoint_url: str | None
 
     def open(self) -> S3CheckpointSaver:
-        """A saver on the prefix; its HeadBucket reports a missing bucket or
-        rejected credentials before any command runs."""
+        """A saver on the prefix; its bucket check reports a missing bucket,
+        rejected credentials or missing rights before any command runs."""
         uri = S3Uri.parse(self.s3_prefix)
         try:
             session = boto3.Session(profile_name=self.profile, region_name=self.region)
@@ -144,30 +142,9 @@ class Connection:
             endpoint_url=self.endpoint_url,
             config=client_config(DEFAULT_CONCURRENCY),
         )
-        try:
-            return S3CheckpointSaver(
-                uri.bucket,
-                prefix=uri.prefix,
-                s3_client=client,
-                serde=TolerantSerializer(),
-            )
-        except S3AccessError as exc:
-            reason = _why_forbidden(client, uri) if exc.code == "403" else None
-            if reason is None:
-                raise
-            raise reason from exc
-
-
-def _why_forbidden(client: S3Client, uri: S3Uri) -> S3AccessError | None:
-    """The reason behind a HeadBucket 403, which has no body to say whether
-    the credentials or the permissions are wrong: a LIST's error says."""
-    try:
-        client.list_objects_v2(Bucket=uri.bucket, Prefix=uri.prefix, MaxKeys=1)
-    except (ClientError, BotoCoreError) as exc:
-        return from_botocore(
-            exc, operation="ListObjectsV2", bucket=uri.bucket, key=uri.prefix
+        return S3CheckpointSaver(
+            uri.bucket, prefix=uri.prefix, s3_client=client, serde=TolerantSerializer()
         )
-    return None
 
 
 def _check_endpoint(
