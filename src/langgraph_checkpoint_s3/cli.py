@@ -517,6 +517,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 _THREAD = click.option("--thread-id", required=True, help="The thread to read.")
+_NAMESPACE = click.option(
+    "--checkpoint-ns",
+    help="Only this namespace (empty string: the default one). Default: all.",
+)
 _PROGRESS = click.option(
     "--progress/--no-progress",
     default=None,
@@ -533,10 +537,7 @@ Example:
 )
 @s3_options
 @_THREAD
-@click.option(
-    "--checkpoint-ns",
-    help="Only this namespace (empty string: the default one). Default: all.",
-)
+@_NAMESPACE
 def list_command(conn: Connection, thread_id: str, checkpoint_ns: str | None) -> None:
     """List a thread's (checkpoint_ns, checkpoint_id) pairs, newest first.
 
@@ -609,10 +610,7 @@ Example:
 )
 @s3_options
 @_THREAD
-@click.option(
-    "--checkpoint-ns",
-    help="Only this namespace (empty string: the default one). Default: all.",
-)
+@_NAMESPACE
 @_PROGRESS
 def read(
     conn: Connection,

@@ -624,19 +624,20 @@ def delta_channels(stored: StoredCheckpoint) -> list[str]:
     return sorted(counters) if isinstance(counters, dict) else []
 
 
+def _owner(layout: Layout, key: str) -> CheckpointRef | None:
+    """The checkpoint a checkpoint or write key belongs to."""
+    if (ref := layout.parse_checkpoint_key(key)) is not None:
+        return ref
+    write = layout.parse_write_key(key)
+    return write.checkpoint if write else None
+
+
 def keys_to_prune(
     layout: Layout, keys: Iterable[str], keep: Iterable[CheckpointRef]
 ) -> list[str]:
-    """Every checkpoint and write key except those of the kept checkpoints."""
+    """Every key except the kept checkpoints' and their writes'."""
     kept = set(keep)
-    doomed = []
-    for key in keys:
-        ref = layout.parse_checkpoint_key(key)
-        write = layout.parse_write_key(key) if ref is None else None
-        owner = ref or (write.checkpoint if write else None)
-        if owner not in kept:
-            doomed.append(key)
-    return doomed
+    return [key for key in keys if _owner(layout, key) not in kept]
 
 
 def keys_of(
@@ -644,13 +645,7 @@ def keys_of(
 ) -> list[str]:
     """The keys among ``keys`` that belong to ``refs``: checkpoints and writes."""
     wanted = set(refs)
-    found = []
-    for key in keys:
-        ref = layout.parse_checkpoint_key(key)
-        write = layout.parse_write_key(key) if ref is None else None
-        if (ref or (write.checkpoint if write else None)) in wanted:
-            found.append(key)
-    return found
+    return [key for key in keys if _owner(layout, key) in wanted]
 
 
 class DeltaWalk:
