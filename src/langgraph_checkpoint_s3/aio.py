@@ -177,11 +177,13 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         candidates = query.candidates(self.layout, await self._list(prefix))
         remaining = query.limit
         for batch in query.batches(candidates):
-            for stored, writes in await self._load(batch, query):
-                if remaining is not None and remaining <= 0:
-                    return
+            found = (await self._load(batch, query))[:remaining]
+            for stored, writes in found:
                 yield core.to_tuple(stored, writes)
-                remaining = None if remaining is None else remaining - 1
+            if remaining is not None:
+                remaining -= len(found)
+                if remaining <= 0:
+                    return
 
     async def aput(
         self,

@@ -416,12 +416,13 @@ class ListQuery:
         """Candidates in the batches to fetch: all at once when no filter can
         reject one, else growing batches so a filter stops reading early."""
         if not self.filter:
-            yield candidates[: self.limit]
+            if head := candidates[: self.limit]:
+                yield head
             return
-        size = max(self.limit or 0, 16)
-        for start in range(0, len(candidates), size):
+        start, size = 0, max(self.limit or 0, 16)
+        while start < len(candidates):
             yield candidates[start : start + size]
-            size = min(size * 2, 1024)
+            start, size = start + size, min(size * 2, 1024)
 
     def matches(self, stored: StoredCheckpoint) -> bool:
         metadata: Mapping[str, Any] = stored.metadata

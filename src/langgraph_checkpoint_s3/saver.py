@@ -170,11 +170,13 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
         candidates = query.candidates(self.layout, self._list(prefix))
         remaining = query.limit
         for batch in query.batches(candidates):
-            for stored, writes in self._load(batch, query):
-                if remaining is not None and remaining <= 0:
-                    return
+            found = self._load(batch, query)[:remaining]
+            for stored, writes in found:
                 yield core.to_tuple(stored, writes)
-                remaining = None if remaining is None else remaining - 1
+            if remaining is not None:
+                remaining -= len(found)
+                if remaining <= 0:
+                    return
 
     def put(
         self,
