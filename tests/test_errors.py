@@ -272,3 +272,26 @@ def test_async_saver_reenters_under_another_loop(
 
     asyncio.run(use())
     asyncio.run(use())
+
+
+async def test_async_reads_of_large_objects_do_not_starve_the_pool(
+    make_saver: SaverFactory, make_async_saver: AsyncSaverFactory
+) -> None:
+    import asyncio
+
+    saver = make_saver()
+    checkpoint = empty_checkpoint()
+    saver.put(cfg("big"), checkpoint, {}, {})
+    blob = b"x" * 2_000_000  # bodies far larger than one socket read
+    writes = [(f"c{i}", blob) for i in range(8)]
+    saver.put_writes(cfg("big", checkpoint["id"]), writes, "t")
+    async with make_async_saver(max_concurrency=2) as async_saver:
+        found = await asyncio.wait_for(async_saver.aget_tuple(cfg("big")), timeout=30)
+    assert found is not None and len(found.pending_writes or []) == 8
+
+
+def test_a_closed_saver_says_so(make_saver: SaverFactory) -> None:
+    saver = make_saver()
+    saver.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        saver.get_tuple(cfg("t"))

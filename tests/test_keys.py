@@ -120,7 +120,9 @@ def test_over_long_key_is_refused_naming_the_id() -> None:
         layout.checkpoint_key(CheckpointRef("x" * MAX_KEY_BYTES, "", "c"))
 
 
-@pytest.mark.parametrize("segment", ["", "a/b", "%2", "%41", "%zz", "%2e"])
+@pytest.mark.parametrize(
+    "segment", ["", "a/b", "%2", "%41", "%zz", "%2e", ".", "..", "a\x01", "a\\b"]
+)
 def test_non_canonical_segments_are_rejected(segment: str) -> None:
     with pytest.raises(ValueError):
         decode_component(segment)

@@ -16,7 +16,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import aioboto3
 from aiobotocore.config import AioConfig
@@ -232,10 +232,11 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         if not run_ids:
             return
         keys = await self._list(self.layout.all_checkpoints())
-        runs = core.of_runs(
-            await self._load_checkpoints(core.checkpoint_refs(self.layout, keys)),
-            run_ids,
+        refs = core.checkpoint_refs(self.layout, keys)
+        bodies = await self._run(
+            [self._get(self.layout.checkpoint_key(r)) for r in refs]
         )
+        runs = core.of_runs(self.layout, refs, bodies, run_ids)
         listings = core.writes_listings(self.layout, runs)
         listed = await self._run(
             [self._list(w.prefix, w.start_after) for w in listings]
@@ -420,7 +421,7 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
                 [self._list(w.prefix, w.start_after) for w in listings],
             )
             found = core.read_checkpoints(self.serde, self.layout, batch, bodies)
-            walk.add(found, core.writes_to_fetch(self.layout, listed, found))
+            walk.add(batch, found, core.writes_to_fetch(self.layout, listed, found))
         return walk
 
     async def _load_checkpoints(
@@ -457,20 +458,17 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
     # -- bytes ----------------------------------------------------------------
 
     async def _get(self, key: str) -> bytes | None:
+        async def fetch() -> bytes:
+            response = await self.client.get_object(Bucket=self.bucket_name, Key=key)
+            async with response["Body"] as stream:
+                return await stream.read()
+
         try:
-            response = await self._call(
-                "GetObject",
-                key,
-                self.client.get_object,
-                Bucket=self.bucket_name,
-                Key=key,
-            )
+            return await self._call("GetObject", key, fetch)
         except S3AccessError as exc:
             if exc.code in _NOT_FOUND:
                 return None
             raise
-        async with response["Body"] as stream:
-            return await self._call("GetObject", key, stream.read)
 
     async def _put(self, key: str, body: bytes, if_absent: bool) -> bool:
         """PUT an object; with ``if_absent``, False when the key was taken."""
@@ -535,10 +533,18 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
             ) from exc
 
     async def _run(self, jobs: Sequence[Awaitable[_T]]) -> builtins.list[_T]:
-        return list(await asyncio.gather(*jobs))
+        tasks = [asyncio.ensure_future(job) for job in jobs]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            # Nothing may outlive the call that failed (or the client it uses).
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def _both(
         self, first: Sequence[Awaitable[_A]], second: Sequence[Awaitable[_B]]
     ) -> tuple[builtins.list[_A], builtins.list[_B]]:
-        a, b = await asyncio.gather(self._run(first), self._run(second))
-        return a, b
+        both = await self._run([self._run(first), self._run(second)])
+        return cast(tuple[builtins.list[_A], builtins.list[_B]], tuple(both))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from .envelopes import CheckpointBody, CheckpointEnvelope, TypedValue, WriteEnvelope
 from .errors import CheckpointConflictError, CorruptObjectError, S3AccessError
@@ -115,6 +117,14 @@ def _load_envelope(model: type[_M], key: str, body: bytes) -> _M:
         raise CorruptObjectError(
             f"{key}: {_why_invalid(model, body, exc)}", operation="GetObject", key=key
         ) from None
+
+
+def _dump(envelope: BaseModel) -> bytes:
+    try:
+        return envelope.model_dump_json().encode("utf-8")
+    except PydanticSerializationError as exc:
+        # Lone surrogates, for one, have no UTF-8 form and no JSON one.
+        raise ValueError(f"cannot store {type(envelope).__name__}: {exc}") from None
 
 
 def _why_invalid(model: type[BaseModel], body: bytes, exc: ValidationError) -> str:
@@ -214,7 +224,7 @@ def encode_checkpoint(
             if not _is_plain_json(v)
         },
     )
-    return ref, envelope.model_dump_json().encode("utf-8")
+    return ref, _dump(envelope)
 
 
 def decode_checkpoint(
@@ -290,7 +300,7 @@ def encode_writes(
             channel=channel,
             value=TypedValue.of(serde.dumps_typed(value)),
         )
-        objects.append((write, envelope.model_dump_json().encode("utf-8")))
+        objects.append((write, _dump(envelope)))
     overwrite = all(channel in WRITES_IDX_MAP for channel, _ in writes)
     return objects, overwrite
 
@@ -455,11 +465,13 @@ def writes_listings(
         if len(group) == 1:
             listings.append(WritesListing(layout.checkpoint_writes(group[0]), None))
             continue
-        # Start after the smallest folder name less its last character: every
-        # wanted key sorts after that, both in S3's byte order and in servers
-        # (SeaweedFS) that walk folders and skip a folder StartAfter names.
-        start = min(layout.checkpoint_writes(ref) for ref in group)[:-2]
-        listings.append(WritesListing(layout.namespace_writes(thread_id, ns), start))
+        prefix = layout.namespace_writes(thread_id, ns)
+        names = [layout.checkpoint_writes(ref)[len(prefix) : -1] for ref in group]
+        # Start after a proper prefix of every folder name: each wanted key
+        # sorts after it both in S3's byte order and in servers (SeaweedFS)
+        # that walk folders and skip every folder name up to StartAfter's.
+        common = os.path.commonprefix(names)[: min(map(len, names)) - 1]  # noqa: RUF071
+        listings.append(WritesListing(prefix, prefix + common if common else None))
     return listings
 
 
@@ -571,7 +583,7 @@ def retarget(
         _check_identity(key, [("thread_id", env.thread_id, ref.thread_id)])
         moved_ref = CheckpointRef(thread_id, ref.checkpoint_ns, ref.checkpoint_id)
         moved = env.model_copy(update={"thread_id": thread_id})
-        return layout.checkpoint_key(moved_ref), moved.model_dump_json().encode()
+        return layout.checkpoint_key(moved_ref), _dump(moved)
     if (write := layout.parse_write_key(key)) is not None:
         wenv = _load_envelope(WriteEnvelope, key, body)
         _check_identity(
@@ -584,18 +596,29 @@ def retarget(
             write.idx,
         )
         wmoved = wenv.model_copy(update={"thread_id": thread_id})
-        return layout.write_key(moved_write), wmoved.model_dump_json().encode()
+        return layout.write_key(moved_write), _dump(wmoved)
     raise CorruptObjectError(
         f"{key}: not a checkpoint or write key", operation="CopyThread", key=key
     )
 
 
 def of_runs(
-    stored: Iterable[StoredCheckpoint], run_ids: Iterable[str]
+    layout: Layout,
+    refs: Sequence[CheckpointRef],
+    bodies: Sequence[bytes | None],
+    run_ids: Iterable[str],
 ) -> list[CheckpointRef]:
-    """The checkpoints whose metadata names one of the runs."""
+    """The checkpoints whose metadata names one of the runs. Read from the
+    envelope alone: run_id is plain JSON, so no value goes through the serde."""
     runs = set(run_ids)
-    return [s.ref for s in stored if s.metadata.get("run_id") in runs]
+    found = []
+    for ref, body in zip(refs, bodies, strict=True):
+        if body is None:
+            continue
+        env = _load_envelope(CheckpointEnvelope, layout.checkpoint_key(ref), body)
+        if env.metadata.get("run_id") in runs:
+            found.append(ref)
+    return found
 
 
 PRUNE_STRATEGIES = ("keep_latest", "delete")
@@ -666,15 +689,23 @@ class DeltaWalk:
         self.ids = sorted(ids, key=lambda r: r.checkpoint_id, reverse=True)
         self.channels = list(channels)
         self.fetched: dict[str, StoredCheckpoint] = {}
+        self.gone: set[str] = set()
         self.write_keys: dict[CheckpointRef, list[tuple[str, WriteRef]]] = {}
         self.target: StoredCheckpoint | None = None
         self._batch = self._FALLBACK_BATCH
 
     def add(
-        self, stored: Sequence[StoredCheckpoint], writes: Sequence[tuple[str, WriteRef]]
+        self,
+        requested: Sequence[CheckpointRef],
+        stored: Sequence[StoredCheckpoint],
+        writes: Sequence[tuple[str, WriteRef]],
     ) -> None:
-        """Take a fetched batch: checkpoints and the write keys listed for them."""
+        """Take a fetched batch: checkpoints and the write keys listed for them.
+        A requested checkpoint that did not come back is gone (deleted since it
+        was listed): the walk ends there, as the base's does at a missing one."""
+        self.gone.update(r.checkpoint_id for r in requested)
         for item in stored:
+            self.gone.discard(item.ref.checkpoint_id)
             self.fetched[item.ref.checkpoint_id] = item
         for key, write in writes:
             self.write_keys.setdefault(write.checkpoint, []).append((key, write))
@@ -700,7 +731,7 @@ class DeltaWalk:
         while parent is not None and remaining:
             stored = self.fetched.get(parent)
             if stored is None:
-                return chain, parent
+                return chain, None if parent in self.gone else parent
             chain.append(stored)
             remaining -= stored.checkpoint["channel_values"].keys()
             parent = stored.parent_id

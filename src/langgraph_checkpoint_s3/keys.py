@@ -75,7 +75,7 @@ def decode_component(segment: str) -> str:
     if segment == DEFAULT_NAMESPACE:
         return ""
     if "%" not in segment:
-        if segment == "" or "/" in segment:
+        if encode_component(segment) != segment:
             raise ValueError(f"not an encoded key segment: {segment!r}")
         return segment
     out = bytearray()

@@ -41,6 +41,7 @@ _T = TypeVar("_T")
 DEFAULT_CONCURRENCY = 16
 _PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412"})
 _NOT_FOUND = frozenset({"NoSuchKey", "404"})
+_CLOSED = "S3CheckpointSaver is closed"
 
 
 def client_settings(max_concurrency: int) -> dict[str, Any]:
@@ -104,7 +105,7 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
         pool_size: int = getattr(
             s3_client.meta.config, "max_pool_connections", DEFAULT_CONCURRENCY
         )
-        self._pool = ThreadPoolExecutor(
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
             max_concurrency or pool_size, thread_name_prefix="s3-checkpoint"
         )
         self._check_bucket()
@@ -130,8 +131,10 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
             raise
 
     def close(self) -> None:
-        """Release the worker threads."""
-        self._pool.shutdown(wait=True)
+        """Release the worker threads; the saver cannot be used afterwards."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def __enter__(self) -> S3CheckpointSaver:
         return self
@@ -225,10 +228,11 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
         if not run_ids:
             return
         keys = self._list(self.layout.all_checkpoints())
-        runs = core.of_runs(
-            self._load_checkpoints(core.checkpoint_refs(self.layout, keys)),
-            run_ids,
+        refs = core.checkpoint_refs(self.layout, keys)
+        bodies = self._run(
+            [partial(self._get, self.layout.checkpoint_key(r)) for r in refs]
         )
+        runs = core.of_runs(self.layout, refs, bodies, run_ids)
         listings = core.writes_listings(self.layout, runs)
         listed = self._run(
             [partial(self._list, w.prefix, w.start_after) for w in listings]
@@ -396,7 +400,7 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
                 [partial(self._list, w.prefix, w.start_after) for w in listings],
             )
             found = core.read_checkpoints(self.serde, self.layout, batch, bodies)
-            walk.add(found, core.writes_to_fetch(self.layout, listed, found))
+            walk.add(batch, found, core.writes_to_fetch(self.layout, listed, found))
         return walk
 
     def _load_checkpoints(
@@ -433,19 +437,16 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
     # -- bytes ----------------------------------------------------------------
 
     def _get(self, key: str) -> bytes | None:
+        def fetch() -> bytes:
+            response = self.client.get_object(Bucket=self.bucket_name, Key=key)
+            return response["Body"].read()
+
         try:
-            response = self._call(
-                "GetObject",
-                key,
-                self.client.get_object,
-                Bucket=self.bucket_name,
-                Key=key,
-            )
+            return self._call("GetObject", key, fetch)
         except S3AccessError as exc:
             if exc.code in _NOT_FOUND:
                 return None
             raise
-        return self._call("GetObject", key, response["Body"].read)
 
     def _put(self, key: str, body: bytes, if_absent: bool) -> bool:
         """PUT an object; with ``if_absent``, False when the key was taken."""
@@ -498,6 +499,8 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
     def _call(
         self, operation: str, key: str, fn: Callable[..., _T], **kwargs: Any
     ) -> _T:
+        if self._pool is None:
+            raise RuntimeError(_CLOSED)
         try:
             return fn(**kwargs)
         except (ClientError, BotoCoreError) as exc:
@@ -506,13 +509,15 @@ class S3CheckpointSaver(BaseCheckpointSaver[str]):
             ) from exc
 
     def _run(self, jobs: Sequence[Callable[[], _T]]) -> builtins.list[_T]:
-        if len(jobs) <= 1:
-            return [job() for job in jobs]
-        return [future.result() for future in [self._pool.submit(j) for j in jobs]]
+        return self._both(jobs, [])[0]
 
     def _both(
         self, first: Sequence[Callable[[], _A]], second: Sequence[Callable[[], _B]]
     ) -> tuple[builtins.list[_A], builtins.list[_B]]:
+        if self._pool is None:
+            raise RuntimeError(_CLOSED)
+        if len(first) + len(second) == 1:  # no thread hop for a single request
+            return [job() for job in first], [job() for job in second]
         futures_a = [self._pool.submit(job) for job in first]
         futures_b = [self._pool.submit(job) for job in second]
         return [f.result() for f in futures_a], [f.result() for f in futures_b]
