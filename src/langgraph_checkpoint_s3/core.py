@@ -454,7 +454,7 @@ def writes_listings(
     """The LISTs that find the writes of ``refs``.
 
     One checkpoint: LIST its own folder. Several in one namespace: one LIST of
-    the namespace starting just before the smallest of their folders, so the
+    the namespace starting after a prefix common to their folders, so the
     newest k checkpoints cost one LIST (a page per 1,000 writes), not k.
     """
     by_namespace: dict[tuple[str, str], list[CheckpointRef]] = defaultdict(list)
@@ -641,11 +641,16 @@ def newest_per_namespace(refs: Iterable[CheckpointRef]) -> list[CheckpointRef]:
     return list(newest.values())
 
 
-def delta_channels(stored: StoredCheckpoint) -> list[str]:
-    """The DeltaChannels whose value this checkpoint rebuilds from ancestors."""
+def _delta_counters(stored: StoredCheckpoint) -> dict[str, Any]:
+    """``counters_since_delta_snapshot``: DeltaChannel -> (updates, supersteps)."""
     metadata: Mapping[str, Any] = stored.metadata
     counters = metadata.get("counters_since_delta_snapshot") or {}
-    return sorted(counters) if isinstance(counters, dict) else []
+    return counters if isinstance(counters, dict) else {}
+
+
+def delta_channels(stored: StoredCheckpoint) -> list[str]:
+    """The DeltaChannels whose value this checkpoint rebuilds from ancestors."""
+    return sorted(_delta_counters(stored))
 
 
 def _owner(layout: Layout, key: str) -> CheckpointRef | None:
@@ -714,8 +719,7 @@ class DeltaWalk:
         self.target = stored
         ns = (stored.ref.thread_id, stored.ref.checkpoint_ns)
         self.ids = [r for r in self.ids if (r.thread_id, r.checkpoint_ns) == ns]
-        metadata: Mapping[str, Any] = stored.metadata
-        counters = metadata.get("counters_since_delta_snapshot") or {}
+        counters = _delta_counters(stored)
         depths = [counters[c][1] for c in self.channels if c in counters]
         if depths and len(depths) == len(self.channels):
             self._batch = max(max(depths), 1)
