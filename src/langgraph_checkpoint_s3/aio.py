@@ -407,7 +407,7 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
     ) -> core.DeltaWalk:
         """Fetch a checkpoint's ancestors in batches until the walk over
         ``channels`` (default: the checkpoint's own DeltaChannels) is done."""
-        stored = await self._load_checkpoints([ref] if ref else [])
+        stored, _ = await self._fetch([ref] if ref else [], with_writes=False)
         if not stored:
             return core.DeltaWalk(refs, channels or [])
         if channels is None:
@@ -415,22 +415,21 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         walk = core.DeltaWalk(refs, channels)
         walk.set_target(stored[0])
         while batch := walk.next_batch():
-            listings = core.writes_listings(self.layout, batch)
-            bodies, listed = await self._both(
-                [self._get(self.layout.checkpoint_key(r)) for r in batch],
-                [self._list(w.prefix, w.start_after) for w in listings],
-            )
-            found = core.read_checkpoints(self.serde, self.layout, batch, bodies)
-            walk.add(batch, found, core.writes_to_fetch(self.layout, listed, found))
+            found, writes = await self._fetch(batch)
+            walk.add(batch, found, writes)
         return walk
 
-    async def _load_checkpoints(
-        self, refs: Sequence[CheckpointRef]
-    ) -> builtins.list[core.StoredCheckpoint]:
-        bodies = await self._run(
-            [self._get(self.layout.checkpoint_key(r)) for r in refs]
+    async def _fetch(
+        self, refs: Sequence[CheckpointRef], *, with_writes: bool = True
+    ) -> tuple[builtins.list[core.StoredCheckpoint], builtins.list[core.WriteKey]]:
+        """Checkpoints and, in the same round, the keys of their writes."""
+        listings = core.writes_listings(self.layout, refs) if with_writes else []
+        bodies, listed = await self._both(
+            [self._get(self.layout.checkpoint_key(ref)) for ref in refs],
+            [self._list(w.prefix, w.start_after) for w in listings],
         )
-        return core.read_checkpoints(self.serde, self.layout, refs, bodies)
+        stored = core.read_checkpoints(self.serde, self.layout, refs, bodies)
+        return stored, core.writes_to_fetch(self.layout, listed, stored)
 
     async def _load(
         self, refs: Sequence[CheckpointRef], query: core.ListQuery | None = None
@@ -439,19 +438,14 @@ class AsyncS3CheckpointSaver(BaseCheckpointSaver[str]):
         checkpoints and their writes' LISTs, then the writes. With a metadata
         filter the writes are listed only for the checkpoints that pass it."""
         filtered = query is not None and bool(query.filter)
-        listings = [] if filtered else core.writes_listings(self.layout, refs)
-        bodies, listed = await self._both(
-            [self._get(self.layout.checkpoint_key(ref)) for ref in refs],
-            [self._list(w.prefix, w.start_after) for w in listings],
-        )
-        stored = core.read_checkpoints(self.serde, self.layout, refs, bodies)
+        stored, writes = await self._fetch(refs, with_writes=not filtered)
         if query is not None and filtered:
             stored = [s for s in stored if query.matches(s)]
             listings = core.writes_listings(self.layout, [s.ref for s in stored])
             listed = await self._run(
                 [self._list(w.prefix, w.start_after) for w in listings]
             )
-        writes = core.writes_to_fetch(self.layout, listed, stored)
+            writes = core.writes_to_fetch(self.layout, listed, stored)
         write_bodies = await self._run([self._get(key) for key, _ in writes])
         return core.assemble(self.serde, stored, writes, write_bodies)
 

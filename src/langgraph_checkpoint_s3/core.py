@@ -332,6 +332,9 @@ def decode_write(
 Loaded = list[tuple[StoredCheckpoint, list[StoredWrite]]]
 """Checkpoints as read, each with its pending writes."""
 
+WriteKey = tuple[str, WriteRef]
+"""A write object's key, and the write it names."""
+
 
 def to_tuple(
     stored: StoredCheckpoint, writes: Iterable[StoredWrite]
