@@ -37,7 +37,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph_checkpoint_s3 import S3CheckpointSaver
 from langgraph_checkpoint_s3 import cli as cli_module
 from langgraph_checkpoint_s3.cli import cli
-from langgraph_checkpoint_s3.core import config_of
+from langgraph_checkpoint_s3.configs import config_of
 from langgraph_checkpoint_s3.errors import DeleteFailedError
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
 from test_graphs import delta_graph, thread
@@ -406,7 +406,7 @@ def test_read_returns_a_graphs_history_newest_first(
     assert len(bot_writes) == 1
     assert set(bot_writes[0]) == {"task_id", "channel", "value"}
     # Every checkpoint and write is one GET; the LISTs do not grow with them.
-    writes = cli_store.keys(Layout(PREFIX).thread_writes(GRAPH_THREAD))
+    writes = cli_store.keys(Layout(PREFIX).thread_writes_prefix(GRAPH_THREAD))
     assert cli_requests["GetObject"] == len(found) + len(writes)
     assert cli_requests["ListObjectsV2"] <= 2
 
@@ -491,8 +491,8 @@ def test_validate_passes_clean_data(cli_store: Store) -> None:
     layout = Layout(PREFIX)
     one = invoke_json("validate", *cli_store.s3(), "--thread-id", DIRECT_THREAD)
     expected = cli_store.keys(
-        layout.thread_checkpoints(DIRECT_THREAD)
-    ) + cli_store.keys(layout.thread_writes(DIRECT_THREAD))
+        layout.thread_checkpoints_prefix(DIRECT_THREAD)
+    ) + cli_store.keys(layout.thread_writes_prefix(DIRECT_THREAD))
     assert one == {"checked": len(expected), "failed": 0, "failures": []}
 
 
@@ -579,8 +579,8 @@ def threads_store(cli_bucket: Store) -> Store:
 
 def thread_keys(store: Store, thread_id: str) -> list[str]:
     layout = Layout(PREFIX)
-    return store.keys(layout.thread_checkpoints(thread_id)) + store.keys(
-        layout.thread_writes(thread_id)
+    return store.keys(layout.thread_checkpoints_prefix(thread_id)) + store.keys(
+        layout.thread_writes_prefix(thread_id)
     )
 
 
@@ -616,7 +616,7 @@ def test_delete_with_yes_removes_only_that_thread(threads_store: Store) -> None:
 def test_delete_dry_run_deletes_nothing_and_needs_no_terminal(
     threads_store: Store,
 ) -> None:
-    stray = f"{Layout(PREFIX).thread_checkpoints('t1')}notes.txt"
+    stray = f"{Layout(PREFIX).thread_checkpoints_prefix('t1')}notes.txt"
     client = threads_store.endpoint.boto3_client()
     client.put_object(Bucket=threads_store.bucket, Key=stray, Body=b"x")
     everything = threads_store.keys()
@@ -658,7 +658,7 @@ def test_prune_keep_latest_keeps_newest_per_namespace_with_writes(
         ],
     }
     layout = Layout(PREFIX)
-    writes = threads_store.keys(layout.thread_writes("t1"))
+    writes = threads_store.keys(layout.thread_writes_prefix("t1"))
     owners = Counter(
         ref.checkpoint.checkpoint_id
         for k in writes

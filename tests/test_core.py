@@ -10,15 +10,14 @@ from hypothesis import strategies as st
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_checkpoint_s3.core import (
-    DeltaWalk,
+from langgraph_checkpoint_s3.codec import decode_checkpoint, encode_checkpoint
+from langgraph_checkpoint_s3.delta import DeltaWalk
+from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
+from langgraph_checkpoint_s3.selection import (
     ListQuery,
-    decode_checkpoint,
-    encode_checkpoint,
     writes_by_checkpoint,
     writes_listings,
 )
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
 
 layout = Layout("p/")
 # A small alphabet makes ids that prefix each other and escape, where key

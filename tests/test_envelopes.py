@@ -22,7 +22,7 @@ from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from langgraph_checkpoint_s3 import CorruptObjectError
-from langgraph_checkpoint_s3.core import (
+from langgraph_checkpoint_s3.codec import (
     decode_checkpoint,
     decode_write,
     encode_checkpoint,

@@ -156,7 +156,7 @@ def test_corrupt_checkpoint_names_its_key_and_spares_other_threads(
     put_one(saver, "good")
     key = saver.layout.checkpoint_key(
         saver.layout.parse_checkpoint_key(  # type: ignore[arg-type]
-            f"{saver.layout.namespace_checkpoints('bad', '')}{bad['id']}.json"
+            f"{saver.layout.namespace_checkpoints_prefix('bad', '')}{bad['id']}.json"
         )
     )
     saver.client.put_object(Bucket=saver.bucket_name, Key=key, Body=b"{oops")
@@ -171,9 +171,9 @@ def test_corrupt_checkpoint_names_its_key_and_spares_other_threads(
 def test_foreign_write_object_is_refused(make_saver: SaverFactory) -> None:
     saver = make_saver()
     checkpoint = put_one(saver, "t")
-    prefix = saver.layout.checkpoint_writes(
+    prefix = saver.layout.checkpoint_writes_prefix(
         saver.layout.parse_checkpoint_key(  # type: ignore[arg-type]
-            f"{saver.layout.namespace_checkpoints('t', '')}{checkpoint['id']}.json"
+            f"{saver.layout.namespace_checkpoints_prefix('t', '')}{checkpoint['id']}.json"
         )
     )
     body = json.dumps({"format": "someone-else", "version": 1}).encode()

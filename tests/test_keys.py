@@ -71,19 +71,19 @@ def test_write_keys_are_injective_and_parse_back(a: WriteRef, b: WriteRef) -> No
     assert layout.parse_write_key(key_a) == a
     assert layout.parse_checkpoint_key(key_a) is None
     assert (key_a == layout.write_key(b)) == (a == b)
-    assert key_a.startswith(layout.checkpoint_writes(a.checkpoint))
+    assert key_a.startswith(layout.checkpoint_writes_prefix(a.checkpoint))
 
 
 @given(refs)
 def test_prefixes_contain_their_keys_only(ref: CheckpointRef) -> None:
     key = layout.checkpoint_key(ref)
     assert key.startswith(
-        layout.namespace_checkpoints(ref.thread_id, ref.checkpoint_ns)
+        layout.namespace_checkpoints_prefix(ref.thread_id, ref.checkpoint_ns)
     )
-    assert key.startswith(layout.thread_checkpoints(ref.thread_id))
+    assert key.startswith(layout.thread_checkpoints_prefix(ref.thread_id))
     assert layout.parse_thread(key) == ref.thread_id
     other = ref.thread_id + "-b"
-    assert not key.startswith(layout.thread_checkpoints(other))
+    assert not key.startswith(layout.thread_checkpoints_prefix(other))
 
 
 def test_seed_layout_for_plain_ids() -> None:
@@ -100,8 +100,8 @@ def test_seed_layout_for_plain_ids() -> None:
 
 
 def test_default_namespace_and_literal_default_stay_apart() -> None:
-    empty = layout.namespace_checkpoints("t", "")
-    literal = layout.namespace_checkpoints("t", "__default__")
+    empty = layout.namespace_checkpoints_prefix("t", "")
+    literal = layout.namespace_checkpoints_prefix("t", "__default__")
     assert empty == "p/checkpoints/t/__default__/"
     assert literal != empty
     assert decode_component(literal.split("/")[-2]) == "__default__"

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
-from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
+from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver, plans
 from test_graphs import approval_graph, nested_graph, thread
 
 from conftest import SaverFactory, new_bucket
@@ -26,8 +26,9 @@ def committed_validator(name: str) -> jsonschema.Draft202012Validator:
 
 
 def stored_objects(saver: S3CheckpointSaver) -> dict[str, bytes]:
-    keys = saver._list(saver.layout.prefix)
-    return {key: saver._get(key) or b"" for key in keys}
+    keys = saver.run(plans.list_keys(saver.layout.prefix))
+    bodies = saver.run(plans.fetch_objects(keys))
+    return {key: body or b"" for key, body in zip(keys, bodies, strict=True)}
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,42 @@
-"""LangGraph checkpoint savers for Amazon S3 and S3-compatible stores."""
+"""LangGraph checkpoint savers for Amazon S3 and S3-compatible stores.
 
-from .aio import AsyncS3CheckpointSaver
-from .envelopes import CheckpointEnvelope, TypedValue, WriteEnvelope
-from .errors import (
-    BucketNotFoundError,
-    CheckpointConflictError,
-    CorruptObjectError,
-    CredentialsError,
-    DeleteFailedError,
-    S3AccessError,
-    S3CheckpointError,
-)
-from .saver import S3CheckpointSaver
+Names are imported on first use, so ``import langgraph_checkpoint_s3`` (and the
+``s3-checkpoint`` CLI) does not pay for aioboto3 unless the async saver is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .aio import AsyncS3CheckpointSaver
+    from .envelopes import CheckpointEnvelope, TypedValue, WriteEnvelope
+    from .errors import (
+        BucketNotFoundError,
+        CheckpointConflictError,
+        CorruptObjectError,
+        CredentialsError,
+        DeleteFailedError,
+        S3AccessError,
+        S3CheckpointError,
+    )
+    from .saver import S3CheckpointSaver
+
+_HOMES = {
+    "AsyncS3CheckpointSaver": "aio",
+    "BucketNotFoundError": "errors",
+    "CheckpointConflictError": "errors",
+    "CheckpointEnvelope": "envelopes",
+    "CorruptObjectError": "errors",
+    "CredentialsError": "errors",
+    "DeleteFailedError": "errors",
+    "S3AccessError": "errors",
+    "S3CheckpointError": "errors",
+    "S3CheckpointSaver": "saver",
+    "TypedValue": "envelopes",
+    "WriteEnvelope": "envelopes",
+}
 
 __all__ = [
     "AsyncS3CheckpointSaver",
@@ -27,3 +52,16 @@ __all__ = [
     "TypedValue",
     "WriteEnvelope",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

@@ -661,7 +661,7 @@ def thread_ids(saver: S3CheckpointSaver) -> list[str]:
     """The threads under the saver's prefix, sorted: the "folders" of one
     delimited LIST, so the cost is per thread, not per checkpoint."""
     layout = saver.layout
-    prefix = layout.all_checkpoints()
+    prefix = layout.checkpoints_prefix()
     paginator = saver.client.get_paginator("list_objects_v2")
     pages = saver._call(
         "ListObjectsV2",

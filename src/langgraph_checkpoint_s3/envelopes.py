@@ -13,12 +13,16 @@ import base64
 import binascii
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_SCHEMA",
     "SCHEMA_BASE_URI",
+    "WRITE_FORMAT",
+    "WRITE_SCHEMA",
     "CheckpointBody",
     "CheckpointEnvelope",
     "TypedValue",
@@ -28,6 +32,12 @@ __all__ = [
 ]
 
 SCHEMA_BASE_URI = "urn:langgraph-checkpoint-s3:schemas:"
+CHECKPOINT_FORMAT: Final = "langgraph-checkpoint-s3/checkpoint"
+WRITE_FORMAT: Final = "langgraph-checkpoint-s3/write"
+CHECKPOINT_SCHEMA = "checkpoint.v1.json"
+"""File name of the checkpoint envelope's committed schema."""
+WRITE_SCHEMA = "write.v1.json"
+"""File name of the write envelope's committed schema."""
 
 Version = str | int | float
 """A channel version: LangGraph allows any of the three."""
@@ -84,7 +94,7 @@ class CheckpointEnvelope(_Model):
 
     model_config = ConfigDict(
         title="langgraph-checkpoint-s3 checkpoint",
-        json_schema_extra={"$id": SCHEMA_BASE_URI + "checkpoint.v1.json"},
+        json_schema_extra={"$id": SCHEMA_BASE_URI + CHECKPOINT_SCHEMA},
     )
 
     format: Literal["langgraph-checkpoint-s3/checkpoint"]
@@ -109,7 +119,7 @@ class WriteEnvelope(_Model):
 
     model_config = ConfigDict(
         title="langgraph-checkpoint-s3 write",
-        json_schema_extra={"$id": SCHEMA_BASE_URI + "write.v1.json"},
+        json_schema_extra={"$id": SCHEMA_BASE_URI + WRITE_SCHEMA},
     )
 
     format: Literal["langgraph-checkpoint-s3/write"]
@@ -125,8 +135,8 @@ class WriteEnvelope(_Model):
 
 
 _ENVELOPES: dict[str, type[BaseModel]] = {
-    "checkpoint.v1.json": CheckpointEnvelope,
-    "write.v1.json": WriteEnvelope,
+    CHECKPOINT_SCHEMA: CheckpointEnvelope,
+    WRITE_SCHEMA: WriteEnvelope,
 }
 
 

@@ -71,12 +71,11 @@ class CheckpointConflictError(S3CheckpointError):
 class DeleteFailedError(S3CheckpointError):
     """DeleteObjects reported keys it did not delete."""
 
-    def __init__(self, failures: Sequence[tuple[str, str]], *, bucket: str) -> None:
+    def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
         shown = ", ".join(f"{key} ({reason})" for key, reason in failures[:5])
         more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
         super().__init__(
-            f"DeleteObjects in bucket {bucket!r} did not delete {len(failures)} "
-            f"key(s): {shown}{more}",
+            f"DeleteObjects did not delete {len(failures)} key(s): {shown}{more}",
             operation="DeleteObjects",
             key=failures[0][0] if failures else "",
         )

@@ -131,37 +131,48 @@ class Layout:
 
     # -- prefixes (for LIST and delete) -------------------------------------
 
-    def all_checkpoints(self) -> str:
+    def checkpoints_prefix(self) -> str:
+        """Prefix of every checkpoint object."""
         return self.prefix + _CHECKPOINTS
 
-    def all_writes(self) -> str:
+    def writes_prefix(self) -> str:
+        """Prefix of every write object."""
         return self.prefix + _WRITES
 
-    def thread_checkpoints(self, thread_id: str) -> str:
+    def thread_checkpoints_prefix(self, thread_id: str) -> str:
+        """Prefix of a thread's checkpoints, every namespace."""
         return self._checked(
-            f"{self.all_checkpoints()}{encode_component(thread_id)}/", thread_id
+            f"{self.checkpoints_prefix()}{encode_component(thread_id)}/", thread_id
         )
 
-    def thread_writes(self, thread_id: str) -> str:
+    def thread_writes_prefix(self, thread_id: str) -> str:
+        """Prefix of a thread's writes, every namespace."""
         return self._checked(
-            f"{self.all_writes()}{encode_component(thread_id)}/", thread_id
+            f"{self.writes_prefix()}{encode_component(thread_id)}/", thread_id
         )
 
-    def namespace_checkpoints(self, thread_id: str, checkpoint_ns: str) -> str:
+    def namespace_checkpoints_prefix(self, thread_id: str, checkpoint_ns: str) -> str:
+        """Prefix of one namespace's checkpoints."""
         return self._checked(
-            self.thread_checkpoints(thread_id) + encode_component(checkpoint_ns) + "/",
+            self.thread_checkpoints_prefix(thread_id)
+            + encode_component(checkpoint_ns)
+            + "/",
             checkpoint_ns,
         )
 
-    def namespace_writes(self, thread_id: str, checkpoint_ns: str) -> str:
+    def namespace_writes_prefix(self, thread_id: str, checkpoint_ns: str) -> str:
+        """Prefix of one namespace's writes."""
         return self._checked(
-            self.thread_writes(thread_id) + encode_component(checkpoint_ns) + "/",
+            self.thread_writes_prefix(thread_id)
+            + encode_component(checkpoint_ns)
+            + "/",
             checkpoint_ns,
         )
 
-    def checkpoint_writes(self, ref: CheckpointRef) -> str:
+    def checkpoint_writes_prefix(self, ref: CheckpointRef) -> str:
+        """Prefix (folder) of one checkpoint's writes."""
         return self._checked(
-            self.namespace_writes(ref.thread_id, ref.checkpoint_ns)
+            self.namespace_writes_prefix(ref.thread_id, ref.checkpoint_ns)
             + encode_component(ref.checkpoint_id)
             + "/",
             ref.checkpoint_id,
@@ -170,16 +181,18 @@ class Layout:
     # -- object keys --------------------------------------------------------
 
     def checkpoint_key(self, ref: CheckpointRef) -> str:
+        """Key of a checkpoint object."""
         return self._checked(
-            self.namespace_checkpoints(ref.thread_id, ref.checkpoint_ns)
+            self.namespace_checkpoints_prefix(ref.thread_id, ref.checkpoint_ns)
             + encode_component(ref.checkpoint_id)
             + _SUFFIX,
             ref.checkpoint_id,
         )
 
     def write_key(self, ref: WriteRef) -> str:
+        """Key of a write object."""
         return self._checked(
-            self.checkpoint_writes(ref.checkpoint)
+            self.checkpoint_writes_prefix(ref.checkpoint)
             + f"{encode_component(ref.task_id)}_{ref.idx}{_SUFFIX}",
             ref.task_id,
         )
@@ -188,7 +201,7 @@ class Layout:
 
     def parse_checkpoint_key(self, key: str) -> CheckpointRef | None:
         """The checkpoint a key names, or None for a key that is not one."""
-        parts = self._split(key, self.all_checkpoints(), 3)
+        parts = self._split(key, self.checkpoints_prefix(), 3)
         if parts is None or not parts[2].endswith(_SUFFIX):
             return None
         try:
@@ -202,7 +215,7 @@ class Layout:
 
     def parse_write_key(self, key: str) -> WriteRef | None:
         """The pending write a key names, or None for a key that is not one."""
-        parts = self._split(key, self.all_writes(), 4)
+        parts = self._split(key, self.writes_prefix(), 4)
         if parts is None or not parts[3].endswith(_SUFFIX):
             return None
         task, sep, idx = parts[3][: -len(_SUFFIX)].rpartition("_")
@@ -220,7 +233,7 @@ class Layout:
 
     def parse_thread(self, key: str) -> str | None:
         """The thread a checkpoint or write key belongs to."""
-        for root in (self.all_checkpoints(), self.all_writes()):
+        for root in (self.checkpoints_prefix(), self.writes_prefix()):
             if key.startswith(root):
                 segment = key[len(root) :].split("/", 1)[0]
                 try:

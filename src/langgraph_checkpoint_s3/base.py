@@ -1,0 +1,209 @@
+"""LangGraph's saver API, each method written once on top of a plan runner.
+
+The two savers differ only in how they run a plan: :class:`.S3CheckpointSaver`
+performs its rounds on boto3 (``run`` native, ``arun`` in a worker thread),
+:class:`.AsyncS3CheckpointSaver` on aioboto3 (``arun`` native, ``run`` on its
+loop from another thread). Everything else is here, one line per method.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+)
+
+from . import plans
+from .configs import next_version
+from .keys import Layout
+from .protocol import Plan
+
+__all__ = ["PlanSaver"]
+
+_T = TypeVar("_T")
+
+
+class PlanSaver(BaseCheckpointSaver[str]):
+    """A saver whose every call is a plan of :mod:`.plans`; subclasses say how
+    a plan runs, synchronously (``run``) and asynchronously (``arun``)."""
+
+    layout: Layout
+    bucket_name: str
+
+    def run(self, plan: Plan[_T]) -> _T:
+        """Run a plan to its answer, blocking."""
+        raise NotImplementedError
+
+    async def arun(self, plan: Plan[_T]) -> _T:
+        """Run a plan to its answer, awaiting."""
+        raise NotImplementedError
+
+    @property
+    def store(self) -> plans.Store:
+        """The layout and serializer the plans use (``with_allowlist`` copies
+        the saver with another serde, so this is read on every call)."""
+        return plans.Store(self.layout, self.serde)
+
+    # -- sync API -------------------------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint ``config`` names, or the newest of its namespace."""
+        return self.run(plans.get_tuple(self.store, config))
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """Checkpoints newest first; see LangGraph's ``BaseCheckpointSaver.list``."""
+        yield from self.run(self._list(config, filter, before, limit))
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint (one PUT); returns the config that names it."""
+        return self.run(plans.put(self.store, config, checkpoint, metadata))
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's pending writes: one PUT each, concurrently."""
+        self.run(plans.put_writes(self.store, config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint and write of a thread, in every namespace."""
+        self.run(plans.delete_thread(self.layout, thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete every checkpoint (and its writes) whose metadata ``run_id`` is
+        in ``run_ids``, in every thread and namespace. The layout has no index
+        by run: this reads every checkpoint under the prefix (1 LIST per 1,000
+        checkpoints, 1 GET per checkpoint, concurrent)."""
+        self.run(plans.delete_for_runs(self.layout, run_ids))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint and write of a thread to another thread, in
+        every namespace, parent chain intact. A missing source is a no-op;
+        objects the target already has are kept (first wins)."""
+        self.run(plans.copy_thread(self.layout, source_thread_id, target_thread_id))
+
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Prune threads: ``"keep_latest"`` keeps the newest checkpoint of each
+        namespace with its writes (and, for DeltaChannel state, the ancestors
+        and writes it is rebuilt from); ``"delete"`` removes everything."""
+        self.run(plans.prune(self.store, thread_ids, strategy))
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Each channel's writes and seed along the checkpoint's ancestors,
+        fetched in a few concurrent rounds instead of one read per ancestor."""
+        return self.run(self._history(config, channels))
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """The next channel version: ``f"{n:032}.{random:016}"``."""
+        return next_version(current)
+
+    # -- async API ------------------------------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async ``get_tuple``."""
+        return await self.arun(plans.get_tuple(self.store, config))
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async ``list``."""
+        for item in await self.arun(self._list(config, filter, before, limit)):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async ``put``."""
+        return await self.arun(plans.put(self.store, config, checkpoint, metadata))
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async ``put_writes``."""
+        plan = plans.put_writes(self.store, config, writes, task_id, task_path)
+        await self.arun(plan)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async ``delete_thread``."""
+        await self.arun(plans.delete_thread(self.layout, thread_id))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Async ``delete_for_runs``."""
+        await self.arun(plans.delete_for_runs(self.layout, run_ids))
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Async ``copy_thread``."""
+        plan = plans.copy_thread(self.layout, source_thread_id, target_thread_id)
+        await self.arun(plan)
+
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+    ) -> None:
+        """Async ``prune``."""
+        await self.arun(plans.prune(self.store, thread_ids, strategy))
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        """Async ``get_delta_channel_history``."""
+        return await self.arun(self._history(config, channels))
+
+    # -- shared argument handling ---------------------------------------------
+
+    def _list(
+        self,
+        config: RunnableConfig | None,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> Plan[builtins.list[CheckpointTuple]]:
+        return plans.list_checkpoints(
+            self.store, config, filter=filter, before=before, limit=limit
+        )
+
+    def _history(
+        self, config: RunnableConfig, channels: Sequence[str]
+    ) -> Plan[dict[str, DeltaChannelHistory]]:
+        return plans.get_delta_channel_history(self.store, config, channels)

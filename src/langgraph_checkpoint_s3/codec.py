@@ -1,0 +1,363 @@
+"""LangGraph objects to stored envelopes and back, through the saver's serde.
+
+Every object is written and read through the models of :mod:`.envelopes`; this
+module decides what goes where: plain JSON for structure, ``serde`` for values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    get_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
+
+from .configs import CheckpointSelector, config_of
+from .envelopes import (
+    CHECKPOINT_FORMAT,
+    WRITE_FORMAT,
+    CheckpointBody,
+    CheckpointEnvelope,
+    TypedValue,
+    WriteEnvelope,
+)
+from .errors import CorruptObjectError
+from .keys import CheckpointRef, Layout, WriteRef
+
+__all__ = [
+    "StoredCheckpoint",
+    "StoredWrite",
+    "decode_checkpoint",
+    "decode_write",
+    "encode_checkpoint",
+    "encode_writes",
+    "identity_fields",
+    "moved_to_thread",
+    "run_id_of",
+    "to_tuple",
+]
+
+_M = TypeVar("_M", bound=BaseModel)
+_CHECKPOINT_KEYS = frozenset(
+    {"v", "id", "ts", "channel_values", "channel_versions", "versions_seen"}
+)
+_FORMATS = {CheckpointEnvelope: CHECKPOINT_FORMAT, WriteEnvelope: WRITE_FORMAT}
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint as read back, values decoded."""
+
+    ref: CheckpointRef
+    parent_id: str | None
+    checkpoint: Checkpoint
+    metadata: CheckpointMetadata
+
+
+@dataclass(frozen=True)
+class StoredWrite:
+    """A pending write as read back, value decoded."""
+
+    task_path: str
+    task_id: str
+    idx: int
+    channel: str
+    value: Any
+
+    def sort_key(self) -> tuple[str, str, int]:
+        """LangGraph's order of pending writes: task path, task id, index."""
+        return (self.task_path, self.task_id, self.idx)
+
+    def pending(self) -> PendingWrite:
+        """The ``(task_id, channel, value)`` LangGraph expects."""
+        return (self.task_id, self.channel, self.value)
+
+
+def identity_fields(ref: CheckpointRef | WriteRef) -> list[tuple[tuple[str, ...], Any]]:
+    """The envelope fields (as paths) that must repeat what the key says."""
+    if isinstance(ref, WriteRef):
+        return [
+            *identity_fields(ref.checkpoint)[:3],
+            (("task_id",), ref.task_id),
+            (("idx",), ref.idx),
+        ]
+    return [
+        (("thread_id",), ref.thread_id),
+        (("checkpoint_ns",), ref.checkpoint_ns),
+        (("checkpoint_id",), ref.checkpoint_id),
+        (("checkpoint", "id"), ref.checkpoint_id),
+    ]
+
+
+def field_at(document: Any, path: Sequence[str]) -> Any:
+    """The field at ``path`` of a JSON document or an envelope model."""
+    for name in path:
+        if isinstance(document, dict):
+            document = document.get(name)
+        else:
+            document = getattr(document, name, None)
+    return document
+
+
+def misplacement(document: Any, ref: CheckpointRef | WriteRef) -> str | None:
+    """Why an envelope does not belong at the key of ``ref``, or None."""
+    for path, expected in identity_fields(ref):
+        found = field_at(document, path)
+        if found != expected:
+            shown = repr(found)
+            shown = shown if len(shown) <= 200 else shown[:197] + "..."
+            return (
+                f"envelope says {'.'.join(path)}={shown} but the key says {expected!r}"
+            )
+    return None
+
+
+def _is_plain_json(value: Any) -> bool:
+    """True when JSON gives back exactly this value (types included)."""
+    kind = type(value)
+    if value is None or kind in (bool, int, str):
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is list:
+        return all(_is_plain_json(item) for item in value)
+    if kind is dict:
+        return all(type(k) is str and _is_plain_json(v) for k, v in value.items())
+    return False
+
+
+def _load_envelope(model: type[_M], key: str, body: bytes) -> _M:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise CorruptObjectError(
+            f"{key}: {_why_invalid(model, body, exc)}", operation="GetObject", key=key
+        ) from None
+
+
+def _dump(envelope: BaseModel) -> bytes:
+    try:
+        return envelope.model_dump_json().encode("utf-8")
+    except PydanticSerializationError as exc:
+        # Lone surrogates, for one, have no UTF-8 form and no JSON one.
+        raise ValueError(f"cannot store {type(envelope).__name__}: {exc}") from None
+
+
+def _why_invalid(model: type[BaseModel], body: bytes, exc: ValidationError) -> str:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return "not a JSON document"
+    expected = _FORMATS[model]
+    if not isinstance(doc, dict) or doc.get("format") != expected:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        return f"not a {expected} object (format={found!r})"
+    if doc.get("version") != 1:
+        return f"unsupported {expected} version {doc.get('version')!r}"
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"invalid {expected} object: {where}: {first['msg']}"
+
+
+def _check_place(key: str, envelope: BaseModel, ref: CheckpointRef | WriteRef) -> None:
+    if (why := misplacement(envelope, ref)) is not None:
+        raise CorruptObjectError(f"{key}: {why}", operation="GetObject", key=key)
+
+
+def _typed(serde: SerializerProtocol, value: Any) -> TypedValue:
+    return TypedValue.of(serde.dumps_typed(value))
+
+
+def encode_checkpoint(
+    serde: SerializerProtocol,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+) -> tuple[CheckpointRef, bytes]:
+    """The checkpoint ``put`` stores, and its identity."""
+    selector = CheckpointSelector.of(config)
+    ref = selector.at(checkpoint["id"])
+    merged: dict[str, Any] = dict(get_checkpoint_metadata(config, metadata))
+    body = CheckpointBody(
+        v=checkpoint["v"],
+        id=checkpoint["id"],
+        ts=checkpoint["ts"],
+        channel_values={
+            name: _typed(serde, value)
+            for name, value in checkpoint["channel_values"].items()
+        },
+        channel_versions=dict(checkpoint["channel_versions"]),
+        versions_seen={
+            node: dict(seen) for node, seen in checkpoint["versions_seen"].items()
+        },
+        updated_channels=checkpoint.get("updated_channels"),
+        extra={
+            name: _typed(serde, value)
+            for name, value in checkpoint.items()
+            if name not in _CHECKPOINT_KEYS and name != "updated_channels"
+        },
+    )
+    envelope = CheckpointEnvelope(
+        format=CHECKPOINT_FORMAT,
+        version=1,
+        thread_id=ref.thread_id,
+        checkpoint_ns=ref.checkpoint_ns,
+        checkpoint_id=ref.checkpoint_id,
+        parent_checkpoint_id=selector.checkpoint_id,
+        checkpoint=body,
+        metadata={k: v for k, v in merged.items() if _is_plain_json(v)},
+        metadata_typed={
+            k: _typed(serde, v) for k, v in merged.items() if not _is_plain_json(v)
+        },
+    )
+    return ref, _dump(envelope)
+
+
+def decode_checkpoint(
+    serde: SerializerProtocol, key: str, body: bytes, ref: CheckpointRef
+) -> StoredCheckpoint:
+    """Read a checkpoint object; raises CorruptObjectError naming the key."""
+    env = _load_envelope(CheckpointEnvelope, key, body)
+    _check_place(key, env, ref)
+    cp = env.checkpoint
+    checkpoint: dict[str, Any] = {
+        "v": cp.v,
+        "id": cp.id,
+        "ts": cp.ts,
+        "channel_values": {
+            name: serde.loads_typed(value.typed())
+            for name, value in cp.channel_values.items()
+        },
+        "channel_versions": dict(cp.channel_versions),
+        "versions_seen": {node: dict(seen) for node, seen in cp.versions_seen.items()},
+        "updated_channels": cp.updated_channels,
+    }
+    checkpoint.update(
+        {name: serde.loads_typed(value.typed()) for name, value in cp.extra.items()}
+    )
+    metadata: dict[str, Any] = dict(env.metadata)
+    metadata.update(
+        {k: serde.loads_typed(v.typed()) for k, v in env.metadata_typed.items()}
+    )
+    return StoredCheckpoint(
+        ref,
+        env.parent_checkpoint_id,
+        checkpoint,  # type: ignore[arg-type]
+        metadata,  # type: ignore[arg-type]
+    )
+
+
+def run_id_of(key: str, body: bytes) -> Any:
+    """A checkpoint's metadata ``run_id``, read from the envelope alone: it is
+    plain JSON, so no value goes through the serde."""
+    return _load_envelope(CheckpointEnvelope, key, body).metadata.get("run_id")
+
+
+def encode_writes(
+    serde: SerializerProtocol,
+    config: RunnableConfig,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str,
+) -> tuple[list[tuple[WriteRef, bytes]], bool]:
+    """The objects ``put_writes`` stores, and whether they overwrite.
+
+    A batch made only of special channels (errors, interrupts, ...) replaces
+    what is stored; any other batch is insert-if-absent, so the first wins.
+    """
+    selector = CheckpointSelector.of(config)
+    if selector.checkpoint_id is None:
+        raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
+    ref = selector.at(selector.checkpoint_id)
+    objects = []
+    for i, (channel, value) in enumerate(writes):
+        write = WriteRef(ref, task_id, WRITES_IDX_MAP.get(channel, i))
+        envelope = WriteEnvelope(
+            format=WRITE_FORMAT,
+            version=1,
+            thread_id=ref.thread_id,
+            checkpoint_ns=ref.checkpoint_ns,
+            checkpoint_id=ref.checkpoint_id,
+            task_id=task_id,
+            task_path=task_path,
+            idx=write.idx,
+            channel=channel,
+            value=_typed(serde, value),
+        )
+        objects.append((write, _dump(envelope)))
+    overwrite = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+    return objects, overwrite
+
+
+def decode_write(
+    serde: SerializerProtocol, key: str, body: bytes, ref: WriteRef
+) -> StoredWrite:
+    """Read a write object; raises CorruptObjectError naming the key."""
+    env = _load_envelope(WriteEnvelope, key, body)
+    _check_place(key, env, ref)
+    return StoredWrite(
+        env.task_path,
+        env.task_id,
+        env.idx,
+        env.channel,
+        serde.loads_typed(env.value.typed()),
+    )
+
+
+def to_tuple(
+    stored: StoredCheckpoint, writes: Iterable[StoredWrite]
+) -> CheckpointTuple:
+    """The CheckpointTuple LangGraph expects, writes in live-execution order."""
+    ref = stored.ref
+    parent = (
+        config_of(CheckpointRef(ref.thread_id, ref.checkpoint_ns, stored.parent_id))
+        if stored.parent_id
+        else None
+    )
+    return CheckpointTuple(
+        config=config_of(ref),
+        checkpoint=stored.checkpoint,
+        metadata=stored.metadata,
+        parent_config=parent,
+        pending_writes=[w.pending() for w in sorted(writes, key=StoredWrite.sort_key)],
+    )
+
+
+def moved_to_thread(
+    layout: Layout, key: str, body: bytes, thread_id: str
+) -> tuple[str, bytes]:
+    """A stored object moved to another thread: its key and envelope rewritten,
+    values left as stored (no serde round trip)."""
+    if (ref := layout.parse_checkpoint_key(key)) is not None:
+        env = _load_envelope(CheckpointEnvelope, key, body)
+        _check_place(key, env, ref)
+        moved_ref = CheckpointRef(thread_id, ref.checkpoint_ns, ref.checkpoint_id)
+        moved = env.model_copy(update={"thread_id": thread_id})
+        return layout.checkpoint_key(moved_ref), _dump(moved)
+    if (write := layout.parse_write_key(key)) is not None:
+        wenv = _load_envelope(WriteEnvelope, key, body)
+        _check_place(key, wenv, write)
+        c = write.checkpoint
+        moved_write = WriteRef(
+            CheckpointRef(thread_id, c.checkpoint_ns, c.checkpoint_id),
+            write.task_id,
+            write.idx,
+        )
+        wmoved = wenv.model_copy(update={"thread_id": thread_id})
+        return layout.write_key(moved_write), _dump(wmoved)
+    raise CorruptObjectError(
+        f"{key}: not a checkpoint or write key", operation="CopyThread", key=key
+    )

@@ -1,0 +1,142 @@
+"""DeltaChannel state: the ancestors a checkpoint is rebuilt from, and the
+history ``get_delta_channel_history`` returns. Pure; :mod:`.plans` fetches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langgraph.checkpoint.base import DeltaChannelHistory, PendingWrite
+
+from .codec import StoredCheckpoint, StoredWrite
+from .keys import CheckpointRef, WriteRef
+
+__all__ = ["DeltaWalk", "delta_channels", "delta_history"]
+
+Loaded = list[tuple[StoredCheckpoint, list[StoredWrite]]]
+"""Checkpoints as read, each with its pending writes."""
+
+
+def _delta_counters(stored: StoredCheckpoint) -> dict[str, Any]:
+    """``counters_since_delta_snapshot``: DeltaChannel -> (updates, supersteps)."""
+    metadata: Mapping[str, Any] = stored.metadata
+    counters = metadata.get("counters_since_delta_snapshot") or {}
+    return counters if isinstance(counters, dict) else {}
+
+
+def delta_channels(stored: StoredCheckpoint) -> list[str]:
+    """The DeltaChannels whose value this checkpoint rebuilds from ancestors."""
+    return sorted(_delta_counters(stored))
+
+
+class DeltaWalk:
+    """The parent chain of a checkpoint, fetched in concurrent batches.
+
+    ``get_delta_channel_history`` walks ancestors until every channel has a
+    stored value. Instead of one ``get_tuple`` per ancestor, this plan guesses
+    the chain from the namespace's ids (newest first) and the target's
+    ``counters_since_delta_snapshot``, fetches that many at once, and follows
+    the parent ids through what arrived; a fork or a wrong guess costs one more
+    batch, never a wrong answer.
+    """
+
+    _FALLBACK_BATCH = 16
+
+    def __init__(self, ids: Sequence[CheckpointRef], channels: Sequence[str]) -> None:
+        self.ids = sorted(ids, key=lambda r: r.checkpoint_id, reverse=True)
+        self.channels = list(channels)
+        self.fetched: dict[str, StoredCheckpoint] = {}
+        self.gone: set[str] = set()
+        self.write_keys: dict[CheckpointRef, list[tuple[str, WriteRef]]] = {}
+        self.target: StoredCheckpoint | None = None
+        self._batch = self._FALLBACK_BATCH
+
+    def add(
+        self,
+        requested: Sequence[CheckpointRef],
+        stored: Sequence[StoredCheckpoint],
+        writes: Sequence[tuple[str, WriteRef]],
+    ) -> None:
+        """Take a fetched batch: checkpoints and the write keys listed for them.
+        A requested checkpoint that did not come back is gone (deleted since it
+        was listed): the walk ends there, as the base's does at a missing one."""
+        self.gone.update(r.checkpoint_id for r in requested)
+        for item in stored:
+            self.gone.discard(item.ref.checkpoint_id)
+            self.fetched[item.ref.checkpoint_id] = item
+        for key, write in writes:
+            self.write_keys.setdefault(write.checkpoint, []).append((key, write))
+
+    def set_target(self, stored: StoredCheckpoint) -> None:
+        self.target = stored
+        ns = (stored.ref.thread_id, stored.ref.checkpoint_ns)
+        self.ids = [r for r in self.ids if (r.thread_id, r.checkpoint_ns) == ns]
+        counters = _delta_counters(stored)
+        depths = [counters[c][1] for c in self.channels if c in counters]
+        if depths and len(depths) == len(self.channels):
+            self._batch = max(max(depths), 1)
+
+    def chain(self) -> tuple[list[StoredCheckpoint], str | None]:
+        """The ancestors fetched so far, nearest first, and the id of the next
+        one needed (None when the walk is complete)."""
+        if self.target is None:
+            return [], None
+        chain: list[StoredCheckpoint] = []
+        remaining = set(self.channels)
+        parent = self.target.parent_id
+        while parent is not None and remaining:
+            stored = self.fetched.get(parent)
+            if stored is None:
+                return chain, None if parent in self.gone else parent
+            chain.append(stored)
+            remaining -= stored.checkpoint["channel_values"].keys()
+            parent = stored.parent_id
+        return chain, None
+
+    def next_batch(self) -> list[CheckpointRef]:
+        """The checkpoints to fetch next: the needed one and those just older."""
+        _, needed = self.chain()
+        if needed is None:
+            return []
+        older = [r for r in self.ids if r.checkpoint_id <= needed]
+        if not older or older[0].checkpoint_id != needed:
+            return []  # the parent is gone: the walk ends there, as the base's
+        batch = [r for r in older if r.checkpoint_id not in self.fetched][: self._batch]
+        self._batch = self._FALLBACK_BATCH
+        return batch
+
+    def writes_to_fetch(self) -> list[tuple[str, WriteRef]]:
+        chain, _ = self.chain()
+        return [item for s in chain for item in self.write_keys.get(s.ref, [])]
+
+    def chain_refs(self) -> list[CheckpointRef]:
+        chain, _ = self.chain()
+        return [s.ref for s in chain]
+
+
+def delta_history(
+    chain: Sequence[tuple[StoredCheckpoint, Sequence[StoredWrite]]],
+    channels: Sequence[str],
+) -> dict[str, DeltaChannelHistory]:
+    """Per-channel writes and seed along ``chain`` (the target's ancestors,
+    nearest first), as ``BaseCheckpointSaver.get_delta_channel_history``."""
+    collected: dict[str, list[PendingWrite]] = {c: [] for c in channels}
+    seeds: dict[str, Any] = {}
+    remaining = set(channels)
+    for stored, writes in chain:
+        if not remaining:
+            break
+        for write in sorted(writes, key=StoredWrite.sort_key, reverse=True):
+            if write.channel in remaining:
+                collected[write.channel].append(write.pending())
+        values = stored.checkpoint["channel_values"]
+        for channel in [c for c in remaining if c in values]:
+            seeds[channel] = values[channel]
+            remaining.discard(channel)
+    result: dict[str, DeltaChannelHistory] = {}
+    for channel in channels:
+        entry: DeltaChannelHistory = {"writes": collected[channel][::-1]}
+        if channel in seeds:
+            entry["seed"] = seeds[channel]
+        result[channel] = entry
+    return result
