@@ -34,9 +34,10 @@ from langgraph.checkpoint.serde.jsonplus import (
 )
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from langgraph_checkpoint_s3 import S3CheckpointSaver
-from langgraph_checkpoint_s3 import cli as cli_module
+from langgraph_checkpoint_s3 import S3CheckpointSaver, plans
+from langgraph_checkpoint_s3 import saver as saver_module
 from langgraph_checkpoint_s3.cli import cli
+from langgraph_checkpoint_s3.cli import commands as cli_commands
 from langgraph_checkpoint_s3.configs import config_of
 from langgraph_checkpoint_s3.errors import DeleteFailedError
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
@@ -242,7 +243,7 @@ def cli_requests(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
             client.meta.events.register("before-call.s3.*", record)
             super().__init__(bucket_name, **kwargs)
 
-    monkeypatch.setattr(cli_module, "S3CheckpointSaver", CountingSaver)
+    monkeypatch.setattr(saver_module, "S3CheckpointSaver", CountingSaver)
     return calls
 
 
@@ -496,6 +497,29 @@ def test_validate_passes_clean_data(cli_store: Store) -> None:
     assert one == {"checked": len(expected), "failed": 0, "failures": []}
 
 
+def test_validate_in_small_chunks_checks_the_same(
+    cli_store: Store, cli_requests: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = invoke(["validate", *cli_store.s3()])
+    gets = cli_requests["GetObject"]
+    cli_requests.clear()
+    monkeypatch.setattr(cli_commands, "VALIDATE_CHUNK", 3)
+    chunked = invoke(["validate", *cli_store.s3()])
+    assert (chunked.exit_code, chunked.stdout) == (whole.exit_code, whole.stdout)
+    assert cli_requests["GetObject"] == gets == len(cli_store.keys(PREFIX))
+
+
+def test_validate_progress_counts_every_object(cli_store: Store) -> None:
+    env = {**os.environ, **cli_store.endpoint.env()}
+    done = run_script(
+        [*MODULE, "validate", "--s3-prefix", cli_store.uri, "--progress"], env
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["checked"] == len(cli_store.keys(PREFIX))
+    assert "Validating objects" in done.stderr
+    assert "100%" in done.stderr
+
+
 def test_validate_reports_every_bad_object(cli_bucket: Store) -> None:
     client = cli_bucket.endpoint.boto3_client()
     with cli_bucket.saver() as saver:
@@ -517,8 +541,9 @@ def test_validate_reports_every_bad_object(cli_bucket: Store) -> None:
             WriteRef(CheckpointRef(DIRECT_THREAD, "", "cp-1"), "task-9", 0)
         ): body(good_write),
         f"{PREFIX}notes.txt": b"hello",
+        f"{PREFIX}index/t/__default__.json": b"{}",  # no index: unexpected too
     }
-    fine = {f"{PREFIX}index/t/__default__.json": b"{}", "elsewhere/notes.txt": b"x"}
+    fine = {"elsewhere/notes.txt": b"x"}
     for key, data in {**bad, **fine}.items():
         client.put_object(Bucket=cli_bucket.bucket, Key=key, Body=data)
 
@@ -534,10 +559,9 @@ def test_validate_reports_every_bad_object(cli_bucket: Store) -> None:
     assert reasons[keys[2]].startswith("misplaced: envelope says thread_id='t-direct'")
     assert reasons[keys[3]].startswith("misplaced: envelope says task_id='task-1'")
     assert reasons[keys[4]].startswith("unexpected key")
-    index_key = f"{PREFIX}index/t/__default__.json"
-    total = len(cli_bucket.keys(PREFIX)) - 1  # the index hint is not validated
+    assert reasons[keys[5]].startswith("unexpected key")
+    total = len(cli_bucket.keys(PREFIX))
     assert summary["checked"] == total
-    assert index_key not in reasons
     assert summary["failed"] == len(bad)
     assert result.stderr == f"Error: {len(bad)} of {total} objects failed validation\n"
 
@@ -752,7 +776,7 @@ def test_refusal_never_waits_on_an_open_pipe(threads_store: Store) -> None:
 def test_confirmation_on_a_terminal(
     threads_store: Store, monkeypatch: pytest.MonkeyPatch, answer: str
 ) -> None:
-    monkeypatch.setattr(cli_module, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(cli_commands, "stdin_is_terminal", lambda: True)
     everything = threads_store.keys()
     result = invoke(
         ["prune", *threads_store.s3(), "--thread-id", "t1"], input=f"{answer}\n"
@@ -809,16 +833,18 @@ def test_failed_delete_still_reports_what_went(
         def delete_thread(self, thread_id: str) -> None:
             key = Layout(PREFIX).checkpoint_key(CheckpointRef(thread_id, "", "cp-1"))
             self.client.delete_object(Bucket=self.bucket_name, Key=key)
-            raise DeleteFailedError([("some/key", "AccessDenied")], bucket="b")
+            raise DeleteFailedError([("some/key", "AccessDenied")])
 
-    monkeypatch.setattr(cli_module, "S3CheckpointSaver", FailingSaver)
+    monkeypatch.setattr(saver_module, "S3CheckpointSaver", FailingSaver)
     result = invoke(["delete", *threads_store.s3(), "--thread-id", "t1", "--yes"])
 
     assert result.exit_code == 4
     report = json.loads(result.stdout)
     assert (report["deleted"], report["deleted_writes"]) == ([entry("", "cp-1")], 0)
     assert report["kept"] == ALL_OF_T1[:2]
-    assert result.stderr.startswith("Error: DeleteObjects in bucket 'b' did not")
+    assert result.stderr.startswith(
+        "Error: DeleteObjects did not delete 1 key(s): some/key (AccessDenied)"
+    )
     assert result.stderr.count("\n") == 1
 
 
@@ -924,7 +950,7 @@ def test_unexpected_error_exits_5_with_traceback_only_on_debug(
     def boom(*_: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli_module, "checkpoint_refs", boom)
+    monkeypatch.setattr(plans, "thread_checkpoints", boom)
     args = ["list", *cli_store.s3(), "--thread-id", "t"]
     quiet = invoke(args)
     assert quiet.exit_code == 5
@@ -969,6 +995,25 @@ def test_module_entry_point_uses_aws_endpoint_url_s3(cli_store: Store) -> None:
         == invoke(["list", *cli_store.s3(), "--thread-id", DIRECT_THREAD]).stdout
     )
     assert done.stderr == ""
+
+
+def test_start_up_needs_neither_boto3_nor_langgraph() -> None:
+    # --help and a malformed URI answer before the network and fast: the
+    # heavy modules load only once a command opens a saver.
+    script = """
+import sys
+from langgraph_checkpoint_s3.cli import cli
+codes = [
+    int(cli.main(args, standalone_mode=False))
+    for args in (["--help"], ["list", "--s3-prefix", "nonsense", "--thread-id", "t"])
+]
+heavy = ("boto3", "botocore", "langgraph", "langchain_core", "jsonschema", "pydantic")
+print(codes, sorted(m for m in heavy if m in sys.modules))
+"""
+    done = run_script([sys.executable, "-c", script], dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[0, 1] []"
+    assert done.stderr.startswith("Error: invalid S3 URI 'nonsense'")
 
 
 def test_installed_script_with_endpoint_url_option(cli_store: Store) -> None:

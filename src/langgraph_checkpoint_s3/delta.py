@@ -68,6 +68,7 @@ class DeltaWalk:
             self.write_keys.setdefault(write.checkpoint, []).append((key, write))
 
     def set_target(self, stored: StoredCheckpoint) -> None:
+        """Start the walk at ``stored``; its counters size the first batch."""
         self.target = stored
         ns = (stored.ref.thread_id, stored.ref.checkpoint_ns)
         self.ids = [r for r in self.ids if (r.thread_id, r.checkpoint_ns) == ns]
@@ -106,10 +107,12 @@ class DeltaWalk:
         return batch
 
     def writes_to_fetch(self) -> list[tuple[str, WriteRef]]:
+        """The write keys listed for the chain's checkpoints."""
         chain, _ = self.chain()
         return [item for s in chain for item in self.write_keys.get(s.ref, [])]
 
     def chain_refs(self) -> list[CheckpointRef]:
+        """The chain's checkpoints: what pruning must keep besides the target."""
         chain, _ = self.chain()
         return [s.ref for s in chain]
 

@@ -214,7 +214,7 @@ def thread_ids(layout: Layout) -> Plan[list[str]]:
 # -- reading checkpoints ------------------------------------------------------------
 
 
-def _fetch(
+def _checkpoints_and_write_keys(
     store: Store, refs: Sequence[CheckpointRef], *, with_writes: bool = True
 ) -> Plan[tuple[list[StoredCheckpoint], list[WriteKey]]]:
     """Checkpoints and, in the same round, the keys of their writes. A
@@ -240,7 +240,7 @@ def _write_keys(
     return [item for items in grouped.values() for item in items]
 
 
-def _with_writes(
+def _attach_writes(
     store: Store, stored: Sequence[StoredCheckpoint], writes: Sequence[WriteKey]
 ) -> Plan[Loaded]:
     """Fetch ``writes`` and attach each to its checkpoint; a write deleted
@@ -253,14 +253,16 @@ def _with_writes(
     return [(s, by_ref[s.ref]) for s in stored]
 
 
-def _load(
+def _checkpoints_with_writes(
     store: Store, refs: Sequence[CheckpointRef], query: ListQuery | None = None
 ) -> Plan[Loaded]:
     """Checkpoints with their writes, in two rounds (checkpoints and their
     writes' LISTs, then the writes), or three with a metadata filter: then
     only the checkpoints that pass it have their writes listed."""
     filtered = query is not None and bool(query.filter)
-    stored, writes = yield from _fetch(store, refs, with_writes=not filtered)
+    stored, writes = yield from _checkpoints_and_write_keys(
+        store, refs, with_writes=not filtered
+    )
     if query is not None and filtered:
         stored = [s for s in stored if query.matches(s)]
         listings = writes_listings(store.layout, [s.ref for s in stored])
@@ -268,7 +270,7 @@ def _load(
             *(list_keys(w.prefix, w.start_after) for w in listings)
         )
         writes = _write_keys(store.layout, itertools.chain(*listed), stored)
-    return (yield from _with_writes(store, stored, writes))
+    return (yield from _attach_writes(store, stored, writes))
 
 
 def get_tuple(store: Store, config: RunnableConfig) -> Plan[CheckpointTuple | None]:
@@ -285,7 +287,7 @@ def get_tuple(store: Store, config: RunnableConfig) -> Plan[CheckpointTuple | No
         ref = newest(r for k in keys if (r := store.layout.parse_checkpoint_key(k)))
     if ref is None:
         return None
-    found = yield from _load(store, [ref])
+    found = yield from _checkpoints_with_writes(store, [ref])
     return to_tuple(*found[0]) if found else None
 
 
@@ -302,7 +304,7 @@ def list_checkpoints(
     keys = yield from list_keys(query.prefix(store.layout))
     found: list[CheckpointTuple] = []
     for batch in query.batches(query.candidates(store.layout, keys)):
-        loaded = yield from _load(store, batch, query)
+        loaded = yield from _checkpoints_with_writes(store, batch, query)
         found += [to_tuple(stored, writes) for stored, writes in loaded]
         if query.limit is not None and len(found) >= query.limit:
             return found[: query.limit]
@@ -403,13 +405,15 @@ def _delta_walk(
 ) -> Plan[DeltaWalk]:
     """Fetch a checkpoint's ancestors in batches until the walk over
     ``channels`` (default: the checkpoint's own DeltaChannels) is done."""
-    stored, _ = yield from _fetch(store, [ref] if ref else [], with_writes=False)
+    stored, _ = yield from _checkpoints_and_write_keys(
+        store, [ref] if ref else [], with_writes=False
+    )
     if not stored:
         return DeltaWalk(refs, channels or [])
     walk = DeltaWalk(refs, delta_channels(stored[0]) if channels is None else channels)
     walk.set_target(stored[0])
     while batch := walk.next_batch():
-        found, writes = yield from _fetch(store, batch)
+        found, writes = yield from _checkpoints_and_write_keys(store, batch)
         walk.add(batch, found, writes)
     return walk
 
@@ -453,5 +457,5 @@ def get_delta_channel_history(
     )
     walk = yield from _delta_walk(store, ref, refs, channels)
     chain, _ = walk.chain()
-    loaded = yield from _with_writes(store, chain, walk.writes_to_fetch())
+    loaded = yield from _attach_writes(store, chain, walk.writes_to_fetch())
     return delta_history(loaded, walk.channels)

@@ -1,8 +1,12 @@
-"""Decoded LangGraph values as readable JSON, for the ``s3-checkpoint`` CLI.
+"""What the CLI prints: one JSON document on stdout, with stored values decoded
+through a strict serializer into readable JSON.
 
 The CLI shows what a graph stored, not a byte-exact copy: LangChain messages and
 pydantic models become their field dicts, bytes become base64, datetimes
 ISO-8601, sets and tuples lists, and anything else a best-effort ``repr``.
+
+Light at import: LangGraph's serializer and pydantic are loaded when a value is
+decoded or rendered, by which time the saver has loaded them anyway.
 """
 
 from __future__ import annotations
@@ -11,17 +15,49 @@ import base64
 import dataclasses
 import datetime
 import enum
+import json
 import math
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from pydantic import BaseModel
+import click
 
-__all__ = ["JSON", "TolerantSerializer", "Undecodable", "to_json"]
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import CheckpointTuple
+
+__all__ = [
+    "JSON",
+    "TolerantSerializer",
+    "Undecodable",
+    "emit",
+    "render_tuple",
+    "to_json",
+]
 
 JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | None
 """A value ``json.dumps`` writes as standard JSON."""
+
+
+def emit(document: JSON) -> None:
+    """Print a command's one JSON document on stdout."""
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def render_tuple(item: CheckpointTuple) -> dict[str, JSON]:
+    """A checkpoint tuple as the seed's JSON object, values made readable."""
+    configurable = item.config["configurable"]
+    parent = (item.parent_config or {}).get("configurable", {})
+    return {
+        "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+        "checkpoint_id": configurable["checkpoint_id"],
+        "parent_checkpoint_id": parent.get("checkpoint_id"),
+        "checkpoint": to_json(item.checkpoint),
+        "metadata": to_json(item.metadata),
+        "pending_writes": [
+            {"task_id": task_id, "channel": channel, "value": to_json(value)}
+            for task_id, channel, value in item.pending_writes or []
+        ],
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +80,8 @@ class TolerantSerializer:
     """
 
     def __init__(self) -> None:
+        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
         self._inner = JsonPlusSerializer(allowed_msgpack_modules=None)
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
@@ -76,6 +114,8 @@ def to_json(value: Any) -> JSON:
         return value.isoformat()
     if isinstance(value, Mapping):
         return {_key(k): to_json(v) for k, v in value.items()}
+    from pydantic import BaseModel  # loaded already: the envelopes are models
+
     if isinstance(value, BaseModel):
         # LangChain messages are pydantic models: their dump has "type" too.
         return to_json(value.model_dump())

@@ -1,0 +1,146 @@
+"""The click group's machinery: exit codes, and every error mapped to one line
+on stderr and the exit code the seed defines for it.
+
+Light at import (click and the standard library): the saver and botocore are
+looked at only when an error needs classifying.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import click
+
+__all__ = ["EXIT_CODES_HELP", "App", "CliError", "ExitCode", "State", "quiet_serde"]
+
+
+class ExitCode(IntEnum):
+    """The exit codes the seed defines. Usage errors (a missing or unknown
+    option, a bad option value) exit with RUNTIME: 2, click's own code for
+    them, means a credentials error here."""
+
+    OK = 0
+    BAD_URI = 1
+    CREDENTIALS = 2
+    S3_ACCESS = 3
+    RUNTIME = 4
+    UNEXPECTED = 5
+    INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """An error with a message for the user and the exit code it maps to."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+EXIT_CODES_HELP = """\
+\b
+Exit codes:
+  0    success
+  1    invalid S3 URI
+  2    AWS credentials error (none found, or rejected by the store)
+  3    S3 access error (missing bucket, access denied, other S3 errors)
+  4    checkpoint not found, invalid object, usage error (missing or
+       unknown option, bad option value), deletion refused (no terminal
+       to confirm on and no --yes) or not confirmed, or another runtime
+       error
+  5    unexpected error
+  130  interrupted (Ctrl-C)
+
+Errors are one line on stderr; --debug adds the traceback.
+"""
+
+
+@dataclass
+class State:
+    """Global options, shared with ``App.main`` so it can report errors."""
+
+    debug: bool = False
+
+
+@contextmanager
+def quiet_serde() -> Iterator[None]:
+    """Silence the serializer's warnings for the command's duration: each
+    blocked type logs "add it to allowed_msgpack_modules", advice for graph
+    code that a CLI user cannot act on (the value is shown as plain data)."""
+    logger = logging.getLogger("langgraph.checkpoint.serde.jsonplus")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+class App(click.Group):
+    """Maps every error to the seed's exit codes and a one-line message,
+    whether run as a script or through click's test runner."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        state = State()
+        try:
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, obj=state, **extra
+            )
+            code = int(result) if isinstance(result, int) else ExitCode.OK
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)
+            code = ExitCode.RUNTIME
+        except click.exceptions.Abort:  # Ctrl-C; click turns it into Abort
+            code = report(CliError("interrupted", ExitCode.INTERRUPTED), False)
+        except Exception as exc:
+            code = report(exc, state.debug)
+        if standalone_mode:
+            raise SystemExit(code)
+        return code
+
+
+def report(exc: Exception, debug: bool) -> ExitCode:
+    """Print the one-line error (and with --debug the traceback first)."""
+    code, message = classify(exc)
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    click.echo(f"Error: {message}".replace("\n", " "), err=True)
+    return code
+
+
+def classify(exc: Exception) -> tuple[ExitCode, str]:
+    """The exit code of an error, and its message."""
+    if isinstance(exc, CliError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, click.UsageError):
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        return ExitCode.RUNTIME, exc.format_message() + hint
+    # Only now: an error raised before any request needs no botocore.
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
+
+    from ..errors import CredentialsError, S3AccessError, S3CheckpointError
+
+    if isinstance(exc, (CredentialsError, NoCredentialsError, PartialCredentialsError)):
+        return ExitCode.CREDENTIALS, str(exc)
+    if isinstance(exc, (S3AccessError, ClientError, BotoCoreError)):
+        return ExitCode.S3_ACCESS, str(exc)
+    if isinstance(exc, (S3CheckpointError, click.ClickException)):
+        return ExitCode.RUNTIME, str(exc)
+    return ExitCode.UNEXPECTED, f"unexpected {type(exc).__name__}: {exc}"
