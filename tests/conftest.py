@@ -42,6 +42,21 @@ os.environ.update(
 )
 
 
+_SERVER_FIXTURES = frozenset({"moto", "seaweedfs", "endpoint"})
+# Modules that start servers (or the demo) themselves, without the fixtures.
+_SERVER_MODULES = frozenset({"test_readme", "test_s3servers"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs an S3 server, so ``-m "not server"`` runs
+    the quick subset: plans on the in-memory bucket and pure rules."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        if fixtures & _SERVER_FIXTURES or module in _SERVER_MODULES:
+            item.add_marker(pytest.mark.server)
+
+
 @pytest.fixture(scope="session")
 def moto() -> Iterator[S3Endpoint]:
     """A moto S3 server on loopback, for the whole session."""
