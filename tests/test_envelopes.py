@@ -3,6 +3,7 @@ objects the savers really wrote validated with a generic JSON Schema validator."
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
+    empty_checkpoint,
     get_checkpoint_metadata,
 )
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
@@ -188,3 +190,59 @@ def test_committed_schemas_match_the_models() -> None:
             f"schemas/{name} is stale: run python scripts/export_schemas.py"
         )
         jsonschema.Draft202012Validator.check_schema(schema)
+
+
+UNDECODABLE = [
+    pytest.param(serde, {"type": "msgpack", "data": "wQ=="}, id="msgpack-reserved"),
+    pytest.param(serde, {"type": "rot13", "data": "YWJj"}, id="unknown-tag"),
+    pytest.param(
+        EncryptedSerializer.from_pycryptodome_aes(key=b"1" * 16),
+        None,  # a value encrypted under another key
+        id="wrong-aes-key",
+    ),
+]
+
+
+def _bad_value(reader: Any, bad: dict[str, str] | None) -> dict[str, str]:
+    if bad is not None:
+        return bad
+    other = EncryptedSerializer.from_pycryptodome_aes(key=b"2" * 16)
+    kind, data = other.dumps_typed({"secret": 1})
+    return {"type": kind, "data": base64.b64encode(data).decode()}
+
+
+@pytest.mark.parametrize(("reader", "bad"), UNDECODABLE)
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        (("checkpoint", "channel_values", "v"), "channel 'v'"),
+        (("checkpoint", "extra", "pending_sends"), "checkpoint field 'pending_sends'"),
+        (("metadata_typed", "when"), "metadata 'when'"),
+    ],
+)
+def test_undecodable_checkpoint_value_names_key_and_field(
+    reader: Any, bad: dict[str, str] | None, path: tuple[str, ...], named: str
+) -> None:
+    cp: Any = {**empty_checkpoint(), "pending_sends": []}
+    cp["channel_values"] = {"v": 1}
+    md: Any = {"when": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+    ref, body = encode_checkpoint(reader, config("t"), cp, md)
+    doc = json.loads(body)
+    parent = doc
+    for name in path[:-1]:
+        parent = parent[name]
+    parent[path[-1]] = _bad_value(reader, bad)
+    with pytest.raises(CorruptObjectError, match=f"the/key: {named}: cannot decode"):
+        decode_checkpoint(reader, "the/key", json.dumps(doc).encode(), ref)
+
+
+@pytest.mark.parametrize(("reader", "bad"), UNDECODABLE)
+def test_undecodable_write_value_names_key_and_channel(
+    reader: Any, bad: dict[str, str] | None
+) -> None:
+    [(ref, body)], _ = encode_writes(
+        reader, config("t", parent="c"), [("ch", 1)], "tk", ""
+    )
+    doc = {**json.loads(body), "value": _bad_value(reader, bad)}
+    with pytest.raises(CorruptObjectError, match="w/key: write to channel 'ch'"):
+        decode_write(reader, "w/key", json.dumps(doc).encode(), ref)

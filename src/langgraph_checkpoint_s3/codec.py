@@ -181,6 +181,20 @@ def _typed(serde: SerializerProtocol, value: Any) -> TypedValue:
     return TypedValue.of(serde.dumps_typed(value))
 
 
+def _loads(serde: SerializerProtocol, key: str, where: str, value: TypedValue) -> Any:
+    # A serde fails in its own ways (msgpack errors, NotImplementedError for
+    # an unknown tag, a wrong decryption key): all of them mean this object.
+    try:
+        return serde.loads_typed(value.typed())
+    except Exception as exc:
+        raise CorruptObjectError(
+            f"{key}: {where}: cannot decode its {value.type!r} value "
+            f"({type(exc).__name__}: {exc})",
+            operation="GetObject",
+            key=key,
+        ) from exc
+
+
 def encode_checkpoint(
     serde: SerializerProtocol,
     config: RunnableConfig,
@@ -238,7 +252,7 @@ def decode_checkpoint(
         "id": cp.id,
         "ts": cp.ts,
         "channel_values": {
-            name: serde.loads_typed(value.typed())
+            name: _loads(serde, key, f"channel {name!r}", value)
             for name, value in cp.channel_values.items()
         },
         "channel_versions": dict(cp.channel_versions),
@@ -246,11 +260,17 @@ def decode_checkpoint(
         "updated_channels": cp.updated_channels,
     }
     checkpoint.update(
-        {name: serde.loads_typed(value.typed()) for name, value in cp.extra.items()}
+        {
+            name: _loads(serde, key, f"checkpoint field {name!r}", value)
+            for name, value in cp.extra.items()
+        }
     )
     metadata: dict[str, Any] = dict(env.metadata)
     metadata.update(
-        {k: serde.loads_typed(v.typed()) for k, v in env.metadata_typed.items()}
+        {
+            name: _loads(serde, key, f"metadata {name!r}", value)
+            for name, value in env.metadata_typed.items()
+        }
     )
     return StoredCheckpoint(
         ref,
@@ -313,7 +333,7 @@ def decode_write(
         env.task_id,
         env.idx,
         env.channel,
-        serde.loads_typed(env.value.typed()),
+        _loads(serde, key, f"write to channel {env.channel!r}", env.value),
     )
 
 
