@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         S3AccessError,
         S3CheckpointError,
     )
+    from .protocol import RequestOptions
     from .saver import S3CheckpointSaver
 
 _HOMES = {
@@ -33,6 +34,7 @@ _HOMES = {
     "DeleteFailedError": "errors",
     "S3AccessError": "errors",
     "S3CheckpointError": "errors",
+    "RequestOptions": "protocol",
     "S3CheckpointSaver": "saver",
     "TypedValue": "envelopes",
     "WriteEnvelope": "envelopes",
@@ -46,6 +48,7 @@ __all__ = [
     "CorruptObjectError",
     "CredentialsError",
     "DeleteFailedError",
+    "RequestOptions",
     "S3AccessError",
     "S3CheckpointError",
     "S3CheckpointSaver",

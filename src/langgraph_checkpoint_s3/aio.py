@@ -13,9 +13,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import plans
 from .base import PlanSaver
+from .clients import DEFAULT_CONCURRENCY, client_settings, retry_conditional_conflicts
 from .keys import Layout
-from .protocol import Get, Plan, Request, Stepper, call_of, result_of, result_of_error
-from .saver import DEFAULT_CONCURRENCY, client_settings
+from .protocol import (
+    Get,
+    Plan,
+    Request,
+    RequestOptions,
+    Stepper,
+    call_of,
+    result_of,
+    result_of_error,
+)
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -41,6 +50,12 @@ class AsyncS3CheckpointSaver(PlanSaver):
             ``AWS_ENDPOINT_URL_S3`` and the standard credential chain).
         endpoint_url: Endpoint of an S3-compatible store.
         max_concurrency: How many S3 requests one call may have in flight.
+        s3_client: An open aiobotocore S3 client to use instead of creating
+            one; the saver leaves it open on exit.
+        client_config: An ``AioConfig`` for the created client, merged over
+            the saver's (retries, timeouts, pool size).
+        request_options: What every request carries: server-side encryption
+            and storage class of written objects, the expected bucket owner.
         **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
 
     The sync methods work from threads other than the saver's event loop (a
@@ -56,14 +71,20 @@ class AsyncS3CheckpointSaver(PlanSaver):
         session: aioboto3.Session | None = None,
         endpoint_url: str | None = None,
         max_concurrency: int = DEFAULT_CONCURRENCY,
+        s3_client: S3Client | None = None,
+        client_config: AioConfig | None = None,
+        request_options: RequestOptions | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.bucket_name = bucket_name
         self.layout = Layout(prefix)
+        self.request_options = request_options or RequestOptions()
         self.session = session or aioboto3.Session()
         self.endpoint_url = endpoint_url
         self.max_concurrency = max_concurrency
+        self.client_config = client_config
+        self._given_client = s3_client
         self._client: S3Client | None = None
         self._stack: AsyncExitStack | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -74,10 +95,16 @@ class AsyncS3CheckpointSaver(PlanSaver):
         # entered again under another loop.
         self._limit = asyncio.Semaphore(self.max_concurrency)
         stack = AsyncExitStack()
-        config = AioConfig(**client_settings(self.max_concurrency))
-        self._client = await stack.enter_async_context(
-            self.session.client("s3", endpoint_url=self.endpoint_url, config=config)
-        )
+        if self._given_client is not None:
+            self._client = self._given_client
+        else:
+            config = AioConfig(**client_settings(self.max_concurrency))
+            if self.client_config is not None:
+                config = config.merge(self.client_config)
+            self._client = await stack.enter_async_context(
+                self.session.client("s3", endpoint_url=self.endpoint_url, config=config)
+            )
+        retry_conditional_conflicts(self._client.meta.events)
         try:
             await self.arun(plans.check_bucket(self.layout))
         except BaseException:
@@ -145,7 +172,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
             raise
 
     async def _perform(self, request: Request) -> Any:
-        method, kwargs = call_of(request, self.bucket_name)
+        method, kwargs = call_of(request, self.bucket_name, self.request_options)
         try:
             # The body is read inside the semaphore: a response holds its
             # pooled connection until read, so reading outside could deadlock.

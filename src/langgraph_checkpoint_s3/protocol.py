@@ -29,7 +29,10 @@ __all__ = [
     "Plan",
     "Put",
     "Request",
+    "RequestOptions",
     "Result",
+    "Stepper",
+    "batches_of",
     "call_of",
     "result_of",
     "result_of_error",
@@ -87,6 +90,41 @@ Request: TypeAlias = Get | Put | List | Delete | HeadBucket
 
 
 @dataclass(frozen=True)
+class RequestOptions:
+    """What every request a saver (or the CLI) sends should carry.
+
+    Args:
+        server_side_encryption: ``ServerSideEncryption`` of every object
+            written (``"AES256"``, ``"aws:kms"``, ``"aws:kms:dsse"``).
+        sse_kms_key_id: ``SSEKMSKeyId`` of every object written, with
+            ``"aws:kms"``.
+        storage_class: ``StorageClass`` of every object written.
+        expected_bucket_owner: ``ExpectedBucketOwner`` (an account id) on
+            every request: S3 refuses the request when another account owns
+            the bucket.
+    """
+
+    server_side_encryption: str | None = None
+    sse_kms_key_id: str | None = None
+    storage_class: str | None = None
+    expected_bucket_owner: str | None = None
+
+    def on_write(self) -> dict[str, str]:
+        """The PutObject arguments for a written object."""
+        given = {
+            "ServerSideEncryption": self.server_side_encryption,
+            "SSEKMSKeyId": self.sse_kms_key_id,
+            "StorageClass": self.storage_class,
+        }
+        return {name: value for name, value in given.items() if value}
+
+    def on_every(self) -> dict[str, str]:
+        """The arguments every request carries."""
+        owner = self.expected_bucket_owner
+        return {"ExpectedBucketOwner": owner} if owner else {}
+
+
+@dataclass(frozen=True)
 class Listed:
     """One key of a LIST page, with what LIST says of it."""
 
@@ -116,8 +154,18 @@ _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
 _PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412"})
 
 
-def call_of(request: Request, bucket: str) -> tuple[str, dict[str, Any]]:
+def call_of(
+    request: Request, bucket: str, options: RequestOptions | None = None
+) -> tuple[str, dict[str, Any]]:
     """The client method and keyword arguments that perform ``request``."""
+    options = options or RequestOptions()
+    method, args = _call(request, bucket)
+    if isinstance(request, Put):
+        args.update(options.on_write())
+    return method, {**args, **options.on_every()}
+
+
+def _call(request: Request, bucket: str) -> tuple[str, dict[str, Any]]:
     if isinstance(request, Get):
         return "get_object", {"Bucket": bucket, "Key": request.key}
     if isinstance(request, Put):

@@ -13,8 +13,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import plans
 from .base import PlanSaver
+from .clients import DEFAULT_CONCURRENCY, client_settings, retry_conditional_conflicts
 from .keys import Layout
-from .protocol import Get, Plan, Request, Stepper, call_of, result_of, result_of_error
+from .protocol import (
+    Get,
+    Plan,
+    Request,
+    RequestOptions,
+    Stepper,
+    call_of,
+    result_of,
+    result_of_error,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -23,23 +33,11 @@ __all__ = ["DEFAULT_CONCURRENCY", "S3CheckpointSaver", "client_config"]
 
 _T = TypeVar("_T")
 
-DEFAULT_CONCURRENCY = 16
 _CLOSED = "S3CheckpointSaver is closed"
 
 
-def client_settings(max_concurrency: int) -> dict[str, Any]:
-    """botocore's standard retry mode (throttling, 5xx, timeouts) and a
-    connection pool as large as the saver's concurrency; for both shells."""
-    return {
-        "retries": {"mode": "standard", "max_attempts": 5},
-        "max_pool_connections": max_concurrency,
-        "connect_timeout": 10,
-        "read_timeout": 60,
-    }
-
-
 def client_config(max_concurrency: int) -> Config:
-    """The botocore Config of a client the saver creates."""
+    """The botocore Config of a client the saver creates (see :mod:`.clients`)."""
     return Config(**client_settings(max_concurrency))
 
 
@@ -54,6 +52,10 @@ class S3CheckpointSaver(PlanSaver):
         endpoint_url: Endpoint of an S3-compatible store, for the created client.
         max_concurrency: How many S3 requests one call may have in flight
             (default: the client's connection pool size, 16 for a created client).
+        client_config: A botocore ``Config`` for the created client, merged
+            over the saver's (retries, timeouts, pool size).
+        request_options: What every request carries: server-side encryption
+            and storage class of written objects, the expected bucket owner.
         **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
 
     Raises:
@@ -72,19 +74,24 @@ class S3CheckpointSaver(PlanSaver):
         s3_client: S3Client | None = None,
         endpoint_url: str | None = None,
         max_concurrency: int | None = None,
+        client_config: Config | None = None,
+        request_options: RequestOptions | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.bucket_name = bucket_name
         self.layout = Layout(prefix)
+        self.request_options = request_options or RequestOptions()
         if s3_client is None:
             import boto3
 
+            config = Config(**client_settings(max_concurrency or DEFAULT_CONCURRENCY))
             s3_client = boto3.client(
                 "s3",
                 endpoint_url=endpoint_url,
-                config=client_config(max_concurrency or DEFAULT_CONCURRENCY),
+                config=config.merge(client_config) if client_config else config,
             )
+        retry_conditional_conflicts(s3_client.meta.events)
         self.client: S3Client = s3_client
         # More threads than the client has connections would only queue.
         pool_size: int = getattr(
@@ -145,7 +152,7 @@ class S3CheckpointSaver(PlanSaver):
         ]
 
     def _perform(self, request: Request) -> Any:
-        method, kwargs = call_of(request, self.bucket_name)
+        method, kwargs = call_of(request, self.bucket_name, self.request_options)
         try:
             response = getattr(self.client, method)(**kwargs)
             if isinstance(request, Get):

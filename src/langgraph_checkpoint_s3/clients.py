@@ -1,0 +1,83 @@
+"""The botocore settings of the clients the savers create, for both shells.
+
+Retries are botocore's own (standard mode: throttling, 5xx, timeouts, resets),
+not a loop of ours. What a user sets wins: a ``Config`` passed to the saver,
+then ``AWS_MAX_ATTEMPTS`` / ``AWS_RETRY_MODE`` or the AWS config file, then
+our defaults. One gap is filled here: S3 answers ``409 ConditionalRequestConflict``
+when two conditional writes race, and botocore does not retry it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+__all__ = [
+    "DEFAULT_ATTEMPTS",
+    "DEFAULT_CONCURRENCY",
+    "client_settings",
+    "retry_conditional_conflicts",
+]
+
+DEFAULT_CONCURRENCY = 16
+DEFAULT_ATTEMPTS = 5
+"""Attempts per request in all (the first and 4 retries), unless the
+environment or the AWS config file says otherwise."""
+
+_CONFLICT = "ConditionalRequestConflict"
+
+
+def _retries() -> dict[str, Any]:
+    """Our retry defaults, less what the environment or config file sets (an
+    explicit Config would override those, so only unset keys are given)."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    session = botocore.session.get_session()
+    try:
+        configured = session.get_scoped_config()
+    except BotoCoreError:  # e.g. AWS_PROFILE names no profile
+        configured = {}
+    retries: dict[str, Any] = {}
+    if session.get_config_variable("max_attempts") is None:
+        retries["total_max_attempts"] = DEFAULT_ATTEMPTS
+    if not os.environ.get("AWS_RETRY_MODE") and "retry_mode" not in configured:
+        retries["mode"] = "standard"
+    return retries
+
+
+def client_settings(max_concurrency: int) -> dict[str, Any]:
+    """Keyword arguments of the botocore ``Config`` (or ``AioConfig``) of a
+    client a saver creates: retries as above and a connection pool as large
+    as the saver's concurrency."""
+    settings: dict[str, Any] = {
+        "max_pool_connections": max_concurrency,
+        "connect_timeout": 10,
+        "read_timeout": 60,
+    }
+    if retries := _retries():
+        settings["retries"] = retries
+    return settings
+
+
+def _conflict_delay(response: Any = None, attempts: int = 1, **_: Any) -> float | None:
+    if response is None:
+        return None
+    _, parsed = response
+    code = (parsed or {}).get("Error", {}).get("Code")
+    if code != _CONFLICT or attempts >= DEFAULT_ATTEMPTS:
+        return None
+    # Full jitter, so the racing writers do not collide again.
+    return random.uniform(0, min(0.05 * 2**attempts, 1.0))
+
+
+def retry_conditional_conflicts(events: Any) -> None:
+    """Retry PutObject answered with 409 ConditionalRequestConflict (two
+    conditional writes racing), up to DEFAULT_ATTEMPTS attempts. The retry
+    then gets the real answer: stored, or 412 for the loser."""
+    events.register(
+        "needs-retry.s3.PutObject",
+        _conflict_delay,
+        unique_id="langgraph-checkpoint-s3-retry-409",
+    )

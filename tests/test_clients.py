@@ -1,0 +1,277 @@
+"""What every request carries, and retries a user can tune."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiobotocore.config import AioConfig
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import empty_checkpoint
+
+from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
+from langgraph_checkpoint_s3.clients import DEFAULT_ATTEMPTS, client_settings
+from langgraph_checkpoint_s3.protocol import (
+    Delete,
+    Get,
+    HeadBucket,
+    List,
+    Put,
+    Request,
+    RequestOptions,
+    call_of,
+)
+
+from conftest import new_bucket, session_for
+from counting import count_requests
+from s3servers import S3Endpoint
+
+OWNER = "123456789012"  # moto's default account
+OPTIONS = RequestOptions(
+    server_side_encryption="AES256",
+    storage_class="STANDARD_IA",
+    expected_bucket_owner=OWNER,
+)
+EVERY_REQUEST: list[Request] = [
+    Get("k"),
+    Put("k", b"{}", True),
+    Put("k", b"{}", False),
+    List("p"),
+    Delete(("k",)),
+    HeadBucket(),
+]
+
+
+def cfg(checkpoint_id: str | None = None) -> RunnableConfig:
+    configurable = {"thread_id": "t", "checkpoint_ns": ""}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def test_every_request_type_is_covered() -> None:
+    assert set(typing.get_args(Request)) == {type(r) for r in EVERY_REQUEST}
+
+
+@pytest.mark.parametrize("request_", EVERY_REQUEST, ids=repr)
+def test_options_reach_every_request(request_: Request) -> None:
+    _, args = call_of(request_, "b", OPTIONS)
+    assert args["ExpectedBucketOwner"] == OWNER
+    written = {"ServerSideEncryption": "AES256", "StorageClass": "STANDARD_IA"}
+    if isinstance(request_, Put):
+        assert written.items() <= args.items()
+    else:
+        assert not written.keys() & args.keys()
+    _, plain = call_of(request_, "b")
+    assert "ExpectedBucketOwner" not in plain
+
+
+def test_no_options_add_nothing() -> None:
+    _, args = call_of(Put("k", b"{}", True), "b", RequestOptions())
+    assert set(args) == {"Bucket", "Key", "Body", "ContentType", "IfNoneMatch"}
+
+
+@pytest.fixture
+def clean_retry_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+    return monkeypatch
+
+
+def test_retry_defaults_are_total_attempts(clean_retry_env: Any) -> None:
+    retries = client_settings(4)["retries"]
+    assert retries == {"total_max_attempts": DEFAULT_ATTEMPTS, "mode": "standard"}
+
+
+def test_retry_settings_from_the_environment_win(
+    clean_retry_env: pytest.MonkeyPatch, moto: S3Endpoint
+) -> None:
+    clean_retry_env.setenv("AWS_MAX_ATTEMPTS", "2")
+    clean_retry_env.setenv("AWS_RETRY_MODE", "adaptive")
+    clean_retry_env.setenv("AWS_ENDPOINT_URL_S3", moto.url)
+    assert "retries" not in client_settings(4)
+    with S3CheckpointSaver(new_bucket(moto)) as saver:
+        config: Any = saver.client.meta.config
+        assert config.retries == {
+            "total_max_attempts": 2,
+            "mode": "adaptive",
+        }
+
+
+def test_retry_settings_from_the_config_file_win(
+    clean_retry_env: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    config = tmp_path / "config"
+    config.write_text("[default]\nretry_mode = adaptive\nmax_attempts = 3\n")
+    clean_retry_env.setenv("AWS_CONFIG_FILE", str(config))
+    assert "retries" not in client_settings(4)
+
+
+def test_client_config_is_merged_over_ours(moto: S3Endpoint) -> None:
+    with S3CheckpointSaver(
+        new_bucket(moto),
+        endpoint_url=moto.url,
+        max_concurrency=3,
+        client_config=Config(read_timeout=7),
+    ) as saver:
+        config: Any = saver.client.meta.config
+        assert config.read_timeout == 7 and config.max_pool_connections == 3
+
+
+def _stored_keys(endpoint: S3Endpoint, bucket: str) -> list[str]:
+    listed = endpoint.boto3_client().list_objects_v2(Bucket=bucket)
+    return [obj["Key"] for obj in listed.get("Contents", [])]
+
+
+def _assert_written_with_options(endpoint: S3Endpoint, bucket: str) -> None:
+    client = endpoint.boto3_client()
+    keys = _stored_keys(endpoint, bucket)
+    assert len(keys) == 3  # a checkpoint and two writes
+    for key in keys:
+        head = client.head_object(Bucket=bucket, Key=key)
+        assert head["ServerSideEncryption"] == "AES256", key
+        assert head["StorageClass"] == "STANDARD_IA", key
+
+
+@pytest.fixture
+def owner_params() -> Iterator[list[dict[str, Any]]]:
+    yield []
+
+
+def _record(client: Any, seen: list[str | None]) -> None:
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        seen.append(params.get("ExpectedBucketOwner"))
+
+    client.meta.events.register("provide-client-params.s3", remember)
+
+
+def test_sync_saver_sends_the_options(moto: S3Endpoint) -> None:
+    bucket = new_bucket(moto)
+    client = moto.boto3_client()
+    seen: list[str | None] = []
+    _record(client, seen)
+    with S3CheckpointSaver(bucket, s3_client=client, request_options=OPTIONS) as saver:
+        checkpoint = empty_checkpoint()
+        saver.put(cfg(), checkpoint, {}, {})
+        saver.put_writes(cfg(checkpoint["id"]), [("a", 1), ("b", 2)], "task")
+        assert saver.get_tuple(cfg()) is not None
+    _assert_written_with_options(moto, bucket)
+    assert len(seen) >= 6 and set(seen) == {OWNER}
+
+
+async def test_async_saver_sends_the_options_on_a_given_client(
+    moto: S3Endpoint,
+) -> None:
+    bucket = new_bucket(moto)
+    seen: list[str | None] = []
+    session = session_for(moto)
+    async with session.client("s3", endpoint_url=moto.url) as client:
+        _record(client, seen)
+        saver = AsyncS3CheckpointSaver(
+            bucket, s3_client=client, request_options=OPTIONS
+        )
+        async with saver:
+            checkpoint = empty_checkpoint()
+            await saver.aput(cfg(), checkpoint, {}, {})
+            await saver.aput_writes(cfg(checkpoint["id"]), [("a", 1), ("b", 2)], "t")
+            assert await saver.aget_tuple(cfg()) is not None
+        sent = list(seen)
+        # The saver leaves a client it was given open.
+        assert (await client.list_objects_v2(Bucket=bucket))["KeyCount"] == 3
+    _assert_written_with_options(moto, bucket)
+    assert len(sent) >= 6 and set(sent) == {OWNER}
+
+
+async def test_async_client_config_is_merged_over_ours(moto: S3Endpoint) -> None:
+    saver = AsyncS3CheckpointSaver(
+        new_bucket(moto),
+        session=session_for(moto),
+        endpoint_url=moto.url,
+        client_config=AioConfig(read_timeout=7),
+    )
+    async with saver:
+        config: Any = saver.client.meta.config
+        assert config.read_timeout == 7
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **kwargs: Any) -> Any:
+        yield self.body
+
+
+def _conflict_first(times: int) -> Any:
+    left = iter(range(times))
+
+    def conflict(**kwargs: Any) -> AWSResponse | None:
+        if next(left, None) is None:
+            return None
+        body = (
+            b"<Error><Code>ConditionalRequestConflict</Code>"
+            b"<Message>A conflicting operation is in progress</Message></Error>"
+        )
+        return AWSResponse("http://x", 409, {}, _Raw(body))  # type: ignore[arg-type]
+
+    return conflict
+
+
+def test_conditional_conflict_409_is_retried(moto: S3Endpoint) -> None:
+    client = moto.boto3_client()
+    client.meta.events.register("before-send.s3.PutObject", _conflict_first(2))
+    with S3CheckpointSaver(new_bucket(moto), s3_client=client) as saver:
+        with count_requests(client) as counts:
+            saver.put(cfg(), empty_checkpoint(), {}, {})
+        assert counts["PutObject"] == 3  # two conflicts, then stored
+        assert saver.get_tuple(cfg()) is not None
+
+
+def test_conditional_conflict_gives_up_after_the_attempts(moto: S3Endpoint) -> None:
+    client = moto.boto3_client()
+    client.meta.events.register("before-send.s3.PutObject", _conflict_first(99))
+    with S3CheckpointSaver(new_bucket(moto), s3_client=client) as saver:
+        with (
+            count_requests(client) as counts,
+            pytest.raises(Exception, match=r"409|Conflict"),
+        ):
+            saver.put(cfg(), empty_checkpoint(), {}, {})
+        assert counts["PutObject"] == DEFAULT_ATTEMPTS
+
+
+async def test_async_client_retries_conditional_conflicts(moto: S3Endpoint) -> None:
+    """aiobotocore cannot take an injected response, so ask its retry event
+    directly what it does with a 409 on the saver's client."""
+    conflict = {
+        "Error": {"Code": "ConditionalRequestConflict"},
+        "ResponseMetadata": {"HTTPStatusCode": 409},
+    }
+    http = SimpleNamespace(status_code=409, headers={})
+    async with AsyncS3CheckpointSaver(
+        new_bucket(moto), session=session_for(moto), endpoint_url=moto.url
+    ) as saver:
+        events = saver.client.meta.events
+        context: dict[str, Any] = {
+            "operation": saver.client.meta.service_model.operation_model("PutObject"),
+            "caught_exception": None,
+            "request_dict": {"context": {}},
+        }
+        delays = await events.emit(
+            "needs-retry.s3.PutObject",
+            response=(http, conflict),
+            attempts=1,
+            **context,
+        )
+        assert any(delay is not None for _, delay in delays)
+        last = await events.emit(
+            "needs-retry.s3.PutObject",
+            response=(http, conflict),
+            attempts=DEFAULT_ATTEMPTS,
+            **context,
+        )
+        assert all(delay is None for _, delay in last)
