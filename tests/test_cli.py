@@ -13,13 +13,18 @@ import base64
 import datetime
 import json
 import os
+import pickle
+import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +33,7 @@ import pytest
 from click.testing import CliRunner, Result
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, empty_checkpoint
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import (
     EXT_CONSTRUCTOR_POS_ARGS,
     JsonPlusSerializer,
@@ -38,6 +44,9 @@ from langgraph_checkpoint_s3 import S3CheckpointSaver, plans
 from langgraph_checkpoint_s3 import saver as saver_module
 from langgraph_checkpoint_s3.cli import cli
 from langgraph_checkpoint_s3.cli import commands as cli_commands
+from langgraph_checkpoint_s3.cli import connection as cli_connection
+from langgraph_checkpoint_s3.cli.app import redact, redact_url
+from langgraph_checkpoint_s3.cli.validation import JSONPLUS_TAGS, decode_value
 from langgraph_checkpoint_s3.configs import config_of
 from langgraph_checkpoint_s3.errors import DeleteFailedError
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
@@ -570,6 +579,132 @@ def test_validate_reports_every_bad_object(cli_bucket: Store) -> None:
     assert [f["key"] for f in json.loads(one.stdout)["failures"]] == [keys[2]]
 
 
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_validate_decodes_every_stored_value(cli_bucket: Store, tmp_path: Path) -> None:
+    client = cli_bucket.endpoint.boto3_client()
+    layout = Layout(PREFIX)
+    ref = CheckpointRef("t", "", "cp-1")
+    with cli_bucket.saver() as saver:
+        write_direct(saver)  # valid, with an undecodable msgpack+aes value
+        dated: Any = {"on": WHEN.date()}  # not plain JSON: metadata_typed
+        put(saver, ref, checkpoint("cp-1", v=1, ok="fine"), dated)
+        channels = [("json", 0), ("pickle", 1), ("fine", 2), ("planted", 3), ("aes", 4)]
+        saver.put_writes(config_of(ref), channels, "task-1")
+
+    def rewrite(key: str, edit: Any) -> None:
+        document = json.loads(
+            client.get_object(Bucket=cli_bucket.bucket, Key=key)["Body"].read()
+        )
+        edit(document)
+        client.put_object(
+            Bucket=cli_bucket.bucket, Key=key, Body=json.dumps(document).encode()
+        )
+
+    def set_value(value: dict[str, str]) -> Any:
+        return lambda document: document.update(value=value)
+
+    def break_checkpoint(document: dict[str, Any]) -> None:
+        document["checkpoint"]["channel_values"]["v"] = {
+            "type": "msgpack",
+            "data": "wQ==",
+        }
+        document["metadata_typed"]["on"]["data"] = b64(b"\xc7")  # truncated
+
+    checkpoint_key = layout.checkpoint_key(ref)
+    rewrite(checkpoint_key, break_checkpoint)
+    write = [layout.write_key(WriteRef(ref, "task-1", i)) for i in range(5)]
+    rewrite(write[0], set_value({"type": "json", "data": b64(b"{not json")}))
+    rewrite(write[1], set_value({"type": "pickle", "data": b64(b"\x80\x05junk")}))
+    # Well-formed, and unpickling it would run a command: parsed, never run.
+    marker = tmp_path / "pwned"
+    planted = pickle.dumps(Planted(f"touch {marker}"))
+    rewrite(write[3], set_value({"type": "pickle", "data": b64(planted)}))
+    # Another serializer's tag: not this CLI's to judge.
+    rewrite(write[4], set_value({"type": "msgpack+aes", "data": b64(b"?")}))
+    assert invoke(["dump", *cli_bucket.s3(), *at("", "cp-1", "t")]).exit_code == 0
+
+    result = invoke(["validate", *cli_bucket.s3()])
+
+    assert result.exit_code == 4
+    summary = json.loads(result.stdout)
+    reasons = {f["key"]: f["reason"] for f in summary["failures"]}
+    assert sorted(reasons) == sorted([checkpoint_key, write[0], write[1]])
+    first, second = reasons[checkpoint_key].split("; ")
+    assert first.startswith("channel 'v': cannot decode its 'msgpack' value (")
+    assert second.startswith("metadata 'on': cannot decode its 'msgpack' value (")
+    assert reasons[write[0]].startswith(
+        "write to channel 'json': cannot decode its 'json' value (JSONDecodeError: "
+    )
+    assert reasons[write[1]].startswith(
+        "write to channel 'pickle': cannot decode its 'pickle' value "
+        "(ValueError: not a well-formed pickle stream: "
+    )
+    total = len(cli_bucket.keys(PREFIX))
+    assert summary["checked"] == total
+    assert result.stderr == f"Error: 3 of {total} objects failed validation\n"
+    assert not marker.exists()
+    # Every other value, the msgpack+aes ones included, passed.
+    one = invoke_json("validate", *cli_bucket.s3(), "--thread-id", DIRECT_THREAD)
+    assert one["failed"] == 0
+
+
+class Planted:
+    """Pickles to a call of os.system."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (self.command,))
+
+
+def test_validate_passes_an_encrypted_bucket(cli_bucket: Store) -> None:
+    serde = EncryptedSerializer.from_pycryptodome_aes(key=b"k" * 16)
+    client = cli_bucket.endpoint.boto3_client()
+    with S3CheckpointSaver(
+        cli_bucket.bucket, prefix=PREFIX, s3_client=client, serde=serde
+    ) as saver:
+        run_graph(saver)
+        ref = CheckpointRef(DIRECT_THREAD, "", "cp-1")
+        dated: Any = {"on": WHEN.date()}
+        put(saver, ref, checkpoint("cp-1", b=b"x", n=None), dated)
+        saver.put_writes(config_of(ref), [("x", 1), ("y", b"z")], "task-1")
+    assert invoke_json("validate", *cli_bucket.s3()) == {
+        "checked": len(cli_bucket.keys(PREFIX)),
+        "failed": 0,
+        "failures": [],
+    }
+    dumped = invoke_json("dump", *cli_bucket.s3(), *at("", "cp-1"))
+    assert dumped["checkpoint"]["channel_values"]["b"]["type"] == "bytes+aes"
+
+
+def test_decoded_tags_are_those_jsonplus_reads() -> None:
+    # The rule's list of tags follows LangGraph: each decodes with the
+    # permissive serializer, and a tag outside it is unknown to LangGraph.
+    lenient = JsonPlusSerializer(pickle_fallback=True)
+    samples = {
+        "null": b"",
+        "bytes": b"x",
+        "bytearray": b"x",
+        "json": b"[1]",
+        "msgpack": ormsgpack.packb([1]),
+        "pickle": pickle.dumps([1]),
+    }
+    assert set(samples) == JSONPLUS_TAGS
+    for tag, data in samples.items():
+        lenient.loads_typed((tag, data))
+        decode_value((tag, data))
+    for tag in ("msgpack+aes", "null+aes", "custom", ""):
+        with pytest.raises(NotImplementedError):
+            lenient.loads_typed((tag, b"x"))
+        assert decode_value((tag, b"x")) is None
+    with pytest.raises(ValueError, match="not a well-formed pickle stream"):
+        decode_value(("pickle", pickle.dumps([1])[:-1]))
+
+
 # -- delete and prune -----------------------------------------------------------
 
 # Thread "t1": cp-1 <- cp-2 in the default namespace, cp-3 in NAMESPACE; "t1-b"
@@ -978,6 +1113,143 @@ def test_rejected_credentials_exit_2(seaweedfs: S3Endpoint) -> None:
         {**os.environ, **seaweedfs.env()},
     )
     assert (good.returncode, json.loads(good.stdout)) == (0, {"threads": []})
+
+
+# -- an unreachable store, and secrets in its URL ---------------------------------
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def offline_env(tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS"):
+        env.pop(name, None)
+    return env
+
+
+@pytest.mark.parametrize("how", ["option", "variable", "debug"])
+def test_unreachable_store_retries_aloud_and_hides_the_password(
+    tmp_path: Path, how: str
+) -> None:
+    port = closed_port()
+    url = f"http://user:PASS@127.0.0.1:{port}"
+    env = offline_env(tmp_path)
+    args = ["threads", "--s3-prefix", "s3://some-bucket/p/"]
+    if how == "variable":
+        env["AWS_ENDPOINT_URL_S3"] = url
+    else:
+        args += ["--endpoint-url", url]
+    debug = ["--debug"] if how == "debug" else []
+
+    started = time.monotonic()
+    done = run_script([*MODULE, *debug, *args], env)
+    took = time.monotonic() - started
+
+    assert done.returncode == 3, done.stderr
+    assert took < 15
+    assert done.stdout == ""
+    shown = f"http://***@127.0.0.1:{port}"
+    lines = done.stderr.splitlines()
+    assert lines[:2] == [
+        f"retrying: cannot reach {shown} (attempt 2 of 3)",
+        f"retrying: cannot reach {shown} (attempt 3 of 3)",
+    ]
+    assert lines[-1] == (
+        "Error: HeadBucket s3://some-bucket failed: Could not connect to the "
+        f'endpoint URL: "{shown}/some-bucket"'
+    )
+    assert ("Traceback (most recent call last)" in done.stderr) == bool(debug)
+    assert len(lines) > 3 if debug else len(lines) == 3
+    assert "PASS" not in done.stderr
+    assert "user" not in done.stderr
+
+
+def test_stalled_store_times_out_aloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A store that accepts connections and never answers.
+    monkeypatch.setattr(cli_connection, "READ_TIMEOUT", 0.3)
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        result = invoke(
+            ["threads", "--s3-prefix", "s3://some-bucket/p/", "--endpoint-url", url]
+        )
+        took = time.monotonic() - started
+    assert result.exit_code == 3
+    assert took < 10
+    assert result.stderr.splitlines() == [
+        f"retrying: no answer from {url} within 0.3 s (attempt 2 of 3)",
+        f"retrying: no answer from {url} within 0.3 s (attempt 3 of 3)",
+        "Error: HeadBucket s3://some-bucket failed: Read timeout on endpoint "
+        f'URL: "{url}/some-bucket"',
+    ]
+
+
+def test_a_failing_store_is_retried_aloud() -> None:
+    class Busy(BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = invoke(
+            ["threads", "--s3-prefix", "s3://some-bucket/p/", "--endpoint-url", url]
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[:-1] == [
+        f"retrying: {url} answered HeadBucket with 503 (attempt 2 of 3)",
+        f"retrying: {url} answered HeadBucket with 503 (attempt 3 of 3)",
+    ]
+
+
+def test_retries_follow_aws_max_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    url = f"http://127.0.0.1:{closed_port()}"
+    result = invoke(
+        ["threads", "--s3-prefix", "s3://some-bucket/p/", "--endpoint-url", url]
+    )
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[:-1] == [
+        f"retrying: cannot reach {url} (attempt 2 of 2)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://user:PASS@127.0.0.1:9", "user:PASS@127.0.0.1:9"]
+)
+def test_a_bad_endpoint_url_is_refused_without_its_password(url: str) -> None:
+    result = invoke(["threads", "--s3-prefix", "s3://b-1/p/", "--endpoint-url", url])
+    assert result.exit_code == 4
+    assert "***@127.0.0.1:9' is not an http(s) URL" in result.stderr
+    assert "PASS" not in result.stderr and "user" not in result.stderr
+
+
+def test_redact_masks_the_userinfo_of_every_url() -> None:
+    text = 'at "http://u:p@ss@h:1/b" and https://x@y, not s3://bucket/k@v or a@b'
+    assert redact(text) == (
+        'at "http://***@h:1/b" and https://***@y, not s3://bucket/k@v or a@b'
+    )
+    assert redact_url("u:p@h:1/x@y") == "***@h:1/x@y"
+    assert redact_url("http://h:1") == "http://h:1"
 
 
 # -- the real entry points ------------------------------------------------------

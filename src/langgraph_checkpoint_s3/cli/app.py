@@ -8,6 +8,7 @@ looked at only when an error needs classifying.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +18,43 @@ from typing import Any
 
 import click
 
-__all__ = ["EXIT_CODES_HELP", "App", "CliError", "ExitCode", "State", "quiet_serde"]
+__all__ = [
+    "EXIT_CODES_HELP",
+    "App",
+    "CliError",
+    "ExitCode",
+    "State",
+    "quiet_serde",
+    "redact",
+    "redact_url",
+    "say",
+]
+
+# A scheme, then userinfo up to the authority's last "@" (a password may
+# hold a raw "@"); it ends where the authority does.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#\"'<>]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the user and password of every URL in it masked
+    (``http://***@host:port``): an endpoint URL may carry them, and every
+    message of the CLI may quote the endpoint."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def redact_url(url: str) -> str:
+    """One URL as the user may have typed it, its userinfo masked even
+    without a scheme (``user:pass@host`` gives ``***@host``)."""
+    scheme, sep, rest = url.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
+def say(message: str) -> None:
+    """One line on stderr (a note, a retry), redacted like every message."""
+    click.echo(redact(message).replace("\n", " "), err=True)
 
 
 class ExitCode(IntEnum):
@@ -112,11 +149,13 @@ class App(click.Group):
 
 
 def report(exc: Exception, debug: bool) -> ExitCode:
-    """Print the one-line error (and with --debug the traceback first)."""
+    """Print the one-line error (and with --debug the traceback first), with
+    any URL's user and password masked."""
     code, message = classify(exc)
     if debug:
-        traceback.print_exception(type(exc), exc, exc.__traceback__)
-    click.echo(f"Error: {message}".replace("\n", " "), err=True)
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        click.echo(redact("".join(lines)), err=True, nl=False)
+    say(f"Error: {message}")
     return code
 
 

@@ -220,13 +220,25 @@ Examples:
 @click.option("--thread-id", help="Only this thread's checkpoints and writes.")
 @_PROGRESS
 def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> None:
-    """Check stored objects against the JSON Schemas in schemas/.
+    """Check stored objects against the JSON Schemas in schemas/, and
+    decode their values.
 
     Every checkpoint and write under the prefix (or of one thread) must be
     JSON, match its schema, and sit at the key its envelope names; any other
-    key under the prefix is reported as unexpected. Prints
-    {"checked": N, "failed": M, "failures": [{"key", "reason"}]} and exits 4
-    when anything failed.
+    key under the prefix is reported as unexpected.
+
+    Every stored value (channel values, other checkpoint fields, metadata
+    that is not plain JSON, write values) must decode with the strict
+    serializer `dump` uses, when its tag is one LangGraph's
+    JsonPlusSerializer reads (msgpack, json, bytes, bytearray, null; a
+    pickle value must be a well-formed pickle stream, parsed, never
+    unpickled). Values of other tags belong to a serializer the CLI does not
+    have, e.g. EncryptedSerializer's msgpack+aes, which needs its key: they
+    are not checked and not failures. The reason names the field, e.g.
+    "channel 'v': cannot decode its 'msgpack' value (...)".
+
+    Prints {"checked": N, "failed": M, "failures": [{"key", "reason"}]} and
+    exits 4 when anything failed.
     """
     with conn.open() as saver:
         from .. import plans

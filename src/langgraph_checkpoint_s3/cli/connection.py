@@ -1,11 +1,17 @@
 """Where the checkpoints are: the ``s3://BUCKET/PREFIX/`` URI, the connection
 options every command takes, and the saver they open.
 
+The CLI's client gives up sooner than the library's: a person waits on it, so
+an unreachable store is reported within about ten seconds (short connect
+timeout, 3 attempts), and every retry is announced on stderr.
+
 Light at import: a malformed URI is refused before boto3 or the saver load.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -15,12 +21,31 @@ from urllib.parse import urlsplit
 import click
 
 from ..keys import Layout
-from .app import CliError, ExitCode
+from .app import CliError, ExitCode, redact_url, say
 
 if TYPE_CHECKING:
+    from botocore.config import Config
+
     from ..saver import S3CheckpointSaver
 
-__all__ = ["Connection", "S3Uri", "s3_options"]
+__all__ = [
+    "ATTEMPTS",
+    "CONNECT_TIMEOUT",
+    "READ_TIMEOUT",
+    "Connection",
+    "RetryNotices",
+    "S3Uri",
+    "client_config",
+    "s3_options",
+]
+
+CONNECT_TIMEOUT = 2.0
+"""Seconds to wait for a connection to the store (the library waits 10)."""
+READ_TIMEOUT = 10.0
+"""Seconds to wait for the next bytes of an answer (the library waits 60)."""
+ATTEMPTS = 3
+"""Attempts per request, the first included, unless ``AWS_MAX_ATTEMPTS`` or
+the AWS config file's ``max_attempts`` says otherwise (the library makes 5)."""
 
 _BUCKET_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
@@ -88,13 +113,113 @@ class Connection:
         except ProfileNotFound as exc:
             raise CredentialsError(str(exc)) from exc
         client = session.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            config=saver.client_config(saver.DEFAULT_CONCURRENCY),
+            "s3", endpoint_url=self.endpoint_url, config=client_config()
         )
+        RetryNotices().register(client.meta.events)
         return saver.S3CheckpointSaver(
             uri.bucket, prefix=uri.prefix, s3_client=client, serde=TolerantSerializer()
         )
+
+
+def client_config() -> Config:
+    """The saver's client settings, with the CLI's timeouts and attempts."""
+    from botocore.config import Config
+
+    from .. import saver
+
+    base = saver.client_config(saver.DEFAULT_CONCURRENCY)
+    ours: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "read_timeout": READ_TIMEOUT,
+    }
+    retries = dict(getattr(base, "retries", None) or {})
+    # The saver leaves the count out when the environment or the config file
+    # sets one: that choice stands here too.
+    if "total_max_attempts" in retries or "max_attempts" in retries:
+        retries.pop("max_attempts", None)
+        ours["retries"] = {**retries, "total_max_attempts": ATTEMPTS}
+    return base.merge(Config(**ours))
+
+
+class RetryNotices:
+    """Says on stderr when a request is retried, and why: ``retrying: cannot
+    reach http://127.0.0.1:9 (attempt 2 of 3)``.
+
+    botocore decides (its ``needs-retry`` handler); this only watches: it
+    notes each failure in the request's context, and announces the attempt
+    when botocore creates the retried request. The same line is not repeated
+    within ``quiet_for`` seconds, so concurrent requests failing alike print
+    it once.
+    """
+
+    _CONTEXT_KEY = "s3_checkpoint_cli_failure"
+
+    def __init__(self, quiet_for: float = 5.0) -> None:
+        self._quiet_for = quiet_for
+        self._said: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def register(self, events: Any) -> None:
+        events.register_last("needs-retry.s3", self._note_failure)
+        events.register("request-created.s3", self._announce)
+
+    def _note_failure(
+        self,
+        request_dict: dict[str, Any],
+        operation: Any,
+        response: Any = None,
+        caught_exception: Exception | None = None,
+        **_: Any,
+    ) -> None:
+        context = request_dict.get("context")
+        answered = response[0].status_code if response else None
+        if caught_exception is None and (answered is None or answered < 400):
+            return  # a success: nothing to retry
+        if isinstance(context, dict):
+            context[self._CONTEXT_KEY] = _failure(
+                request_dict.get("url", ""), operation.name, response, caught_exception
+            )
+
+    def _announce(self, request: Any, **_: Any) -> None:
+        context = getattr(request, "context", None) or {}
+        retries = context.get("retries") or {}
+        attempt = retries.get("attempt", 1)
+        why = context.get(self._CONTEXT_KEY)
+        if attempt <= 1 or why is None:
+            return
+        limit = retries.get("max")
+        counted = f"attempt {attempt} of {limit}" if limit else f"attempt {attempt}"
+        line = f"retrying: {why} ({counted})"
+        now = time.monotonic()
+        with self._lock:
+            if now - self._said.get(line, -self._quiet_for) < self._quiet_for:
+                return
+            self._said[line] = now
+        say(line)
+
+
+def _failure(url: str, operation: str, response: Any, exc: Exception | None) -> str:
+    """Why an attempt failed, in a few words, naming the store."""
+    from botocore.exceptions import (
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    parts = urlsplit(url)
+    store = redact_url(f"{parts.scheme}://{parts.netloc}") if parts.netloc else "S3"
+    if isinstance(exc, ConnectTimeoutError):
+        return f"cannot reach {store} (no connection within {CONNECT_TIMEOUT:g} s)"
+    if isinstance(exc, EndpointConnectionError):
+        return f"cannot reach {store}"
+    if isinstance(exc, ReadTimeoutError):
+        return f"no answer from {store} within {READ_TIMEOUT:g} s"
+    if exc is not None:
+        return f"{operation} to {store} failed ({type(exc).__name__})"
+    status = response[0].status_code if response else "?"
+    code = ((response[1] if response else None) or {}).get("Error", {}).get("Code")
+    named = f" {code}" if code and code != str(status) else ""  # HEAD has no body
+    return f"{store} answered {operation} with {status}{named}"
 
 
 def _check_endpoint(
@@ -104,7 +229,7 @@ def _check_endpoint(
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise click.BadParameter(
-                f"{value!r} is not an http(s) URL", ctx=ctx, param=param
+                f"{redact_url(value)!r} is not an http(s) URL", ctx=ctx, param=param
             )
     return value
 

@@ -24,6 +24,7 @@ import click
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import CheckpointTuple
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 __all__ = [
     "JSON",
@@ -31,6 +32,7 @@ __all__ = [
     "Undecodable",
     "emit",
     "render_tuple",
+    "strict_serializer",
     "to_json",
 ]
 
@@ -69,6 +71,16 @@ class Undecodable:
     data: bytes
 
 
+def strict_serializer() -> JsonPlusSerializer:
+    """LangGraph's JsonPlusSerializer in strict mode, as the CLI reads: an empty
+    msgpack allowlist (only LangGraph's known-safe types are rebuilt; other
+    objects stay the data they were stored with), no JSON module allowlist
+    and no pickle."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    return JsonPlusSerializer(allowed_msgpack_modules=None)
+
+
 class TolerantSerializer:
     """A serializer for reading only: LangGraph's JsonPlusSerializer in strict
     mode, and an :class:`Undecodable` instead of an error for what it cannot read.
@@ -80,9 +92,7 @@ class TolerantSerializer:
     """
 
     def __init__(self) -> None:
-        from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-        self._inner = JsonPlusSerializer(allowed_msgpack_modules=None)
+        self._inner = strict_serializer()
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         """Encode like JsonPlusSerializer (the CLI never writes)."""

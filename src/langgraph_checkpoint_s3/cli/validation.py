@@ -2,25 +2,54 @@
 
 An object under the prefix must be a checkpoint or a write key; its body must
 be JSON, match the envelope's JSON Schema (checked with a generic validator,
-as a consumer in another language would, not with our Pydantic models), and
-repeat the identity its key names (:func:`.codec.misplacement`).
+as a consumer in another language would, not with our Pydantic models), repeat
+the identity its key names (:func:`.codec.misplacement`), and hold values the
+CLI's strict serializer can decode (:func:`why_undecodable`).
+
+The value rule: a value whose tag LangGraph's ``JsonPlusSerializer`` reads
+(:data:`JSONPLUS_TAGS`) must decode with the strict serializer (``pickle``:
+must be a well-formed pickle stream, checked without unpickling). A value with
+any other tag is written by a serializer the CLI does not have, such as
+``EncryptedSerializer`` (``msgpack+aes``, readable only with its key): it is
+not checked, and not a failure.
 """
 
 from __future__ import annotations
 
 import json
+import pickletools
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from ..codec import misplacement
+from ..codec import decode_checkpoint, decode_write, misplacement
 from ..envelopes import CHECKPOINT_SCHEMA, WRITE_SCHEMA, envelope_schemas
+from ..errors import CorruptObjectError
 from ..keys import CheckpointRef, Layout, WriteRef
 
-__all__ = ["UNEXPECTED_KEY", "schema_of", "schema_validators", "why_invalid"]
+if TYPE_CHECKING:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+__all__ = [
+    "JSONPLUS_TAGS",
+    "UNEXPECTED_KEY",
+    "decode_value",
+    "schema_of",
+    "schema_validators",
+    "why_invalid",
+    "why_undecodable",
+]
 
 UNEXPECTED_KEY = "unexpected key: neither a checkpoint nor a write key"
+
+JSONPLUS_TAGS = frozenset({"null", "bytes", "bytearray", "json", "msgpack", "pickle"})
+"""The tags ``JsonPlusSerializer.loads_typed`` reads (``pickle`` only with
+``pickle_fallback``); any other tag is another serializer's."""
+
+SHOWN_VALUES = 5
+"""How many undecodable values of one object are described in its reason."""
 
 
 @cache
@@ -69,7 +98,95 @@ def why_invalid(layout: Layout, key: str, body: bytes | None) -> str | None:
         return f"does not match {schema}: {error.json_path}: {_short(error.message)}"
     if (why := misplacement(document, ref)) is not None:
         return f"misplaced: {why}"
+    return why_undecodable(key, body, ref)
+
+
+def decode_value(typed: tuple[str, bytes]) -> Any:
+    """Decode a stored value as :func:`why_undecodable` checks it; raises when a
+    value of a JsonPlusSerializer tag does not decode. A ``pickle`` value is
+    only parsed (never unpickled) and gives None, as does any other tag."""
+    tag, data = typed
+    if tag == "pickle":
+        try:
+            for _ in pickletools.genops(data):  # parses opcodes, runs nothing
+                pass
+        except Exception as exc:
+            raise ValueError(f"not a well-formed pickle stream: {exc}") from None
+        return None
+    if tag in JSONPLUS_TAGS:
+        return _strict().loads_typed(typed)
     return None
+
+
+@cache
+def _strict() -> JsonPlusSerializer:
+    from .rendering import strict_serializer
+
+    return strict_serializer()
+
+
+class _Probe:
+    """A serde for :func:`.codec.decode_checkpoint` / :func:`.codec.decode_write`
+    that checks each value with :func:`decode_value`, notes the position of
+    each one that fails, and raises only for the failure at ``raise_at``: the
+    codec then names the key and the field of that value."""
+
+    def __init__(self, raise_at: int | None = None) -> None:
+        self.failed: list[int] = []
+        self._calls = 0
+        self._raise_at = raise_at
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        raise NotImplementedError("validation never writes")
+
+    def loads_typed(self, data: tuple[str, bytes]) -> None:
+        position = self._calls
+        self._calls += 1
+        try:
+            decode_value(data)
+        except Exception:
+            self.failed.append(position)
+            if position == self._raise_at:
+                raise
+
+
+def _decode(
+    probe: _Probe, key: str, body: bytes, ref: CheckpointRef | WriteRef
+) -> None:
+    if isinstance(ref, WriteRef):
+        decode_write(probe, key, body, ref)
+    else:
+        decode_checkpoint(probe, key, body, ref)
+
+
+def why_undecodable(key: str, body: bytes, ref: CheckpointRef | WriteRef) -> str | None:
+    """Which values of a checkpoint or write (channel values, checkpoint
+    fields, typed metadata, a write's value) the CLI's strict serializer
+    cannot decode, as the codec names them (``channel 'v': cannot decode its
+    'msgpack' value (...)``), or None. The rule is in the module's docstring.
+    """
+    probe = _Probe()
+    try:
+        _decode(probe, key, body, ref)
+    except CorruptObjectError as exc:  # the envelope itself: not the values
+        return _without_key(key, str(exc))
+    reasons = []
+    for position in probe.failed[:SHOWN_VALUES]:
+        try:
+            _decode(_Probe(raise_at=position), key, body, ref)
+        except CorruptObjectError as exc:
+            reasons.append(_short(_without_key(key, str(exc))))
+    if not reasons:
+        return None
+    more = len(probe.failed) - len(reasons)
+    if more:
+        reasons.append(f"and {more} more undecodable value{'s' if more > 1 else ''}")
+    return "; ".join(reasons)
+
+
+def _without_key(key: str, message: str) -> str:
+    """The codec's messages start with the key, which the report shows apart."""
+    return message.removeprefix(f"{key}: ")
 
 
 def _short(text: str, limit: int = 200) -> str:
