@@ -1,4 +1,4 @@
-"""The pure core's plans, without a server."""
+"""The pure rules of the core (selection, DeltaWalk, ids), without a server."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph_checkpoint_s3.codec import decode_checkpoint, encode_checkpoint
 from langgraph_checkpoint_s3.delta import DeltaWalk
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
+from langgraph_checkpoint_s3.plans import list_keys
 from langgraph_checkpoint_s3.selection import (
     ListQuery,
     writes_by_checkpoint,
     writes_listings,
 )
+from memory_bucket import MemoryBucket, SeaweedFSBucket
 
 layout = Layout("p/")
 # A small alphabet makes ids that prefix each other and escape, where key
@@ -45,44 +47,27 @@ def test_batches_cover_each_candidate_once(
     assert all(batches)
 
 
-@given(refs, st.data())
+@given(refs, st.data(), st.sampled_from([MemoryBucket, SeaweedFSBucket]))
 def test_writes_listings_find_every_write_of_the_wanted_checkpoints(
-    stored: list[CheckpointRef], data: st.DataObject
+    stored: list[CheckpointRef], data: st.DataObject, kind: type[MemoryBucket]
 ) -> None:
-    """Whatever the ids, the planned LISTs (prefix and StartAfter, compared as S3
-    compares keys) return every write key of the wanted checkpoints."""
+    """Whatever the ids, the planned LISTs (prefix and StartAfter) return every
+    write key of the wanted checkpoints, on S3 and on SeaweedFS, whose
+    StartAfter skips whole folders."""
     wanted = data.draw(st.lists(st.sampled_from(stored), unique=True)) if stored else []
-    keys = sorted(
-        layout.write_key(WriteRef(ref, task, idx))
-        for ref in stored
-        for task, idx in (("task", 0), ("task_x", -1))
-    )
-    for server_lists in (s3_lists, seaweedfs_lists):
-        listed = [
-            key
-            for listing in writes_listings(layout, wanted)
-            for key in keys
-            if key.startswith(listing.prefix)
-            and server_lists(key, listing.prefix, listing.start_after)
-        ]
-        found = writes_by_checkpoint(layout, listed, wanted)
-        assert {ref: len(items) for ref, items in found.items()} == {
-            ref: 2 for ref in wanted
-        }
-
-
-def s3_lists(key: str, prefix: str, start_after: str | None) -> bool:
-    """S3 returns the keys after StartAfter in UTF-8 byte order."""
-    return start_after is None or key.encode() > start_after.encode()
-
-
-def seaweedfs_lists(key: str, prefix: str, start_after: str | None) -> bool:
-    """SeaweedFS walks folders, skipping each name up to StartAfter's (a name
-    equal to it included), whatever lies below it."""
-    if start_after is None:
-        return True
-    folder = key[len(prefix) :].split("/", 1)[0]
-    return folder.encode() > start_after[len(prefix) :].encode()
+    bucket = kind()
+    for ref in stored:
+        for task, idx in (("task", 0), ("task_x", -1)):
+            bucket.put_raw(layout.write_key(WriteRef(ref, task, idx)), b"{}")
+    listed = [
+        key
+        for listing in writes_listings(layout, wanted)
+        for key in bucket.run(list_keys(listing.prefix, listing.start_after))
+    ]
+    found = writes_by_checkpoint(layout, listed, wanted)
+    assert {ref: len(items) for ref, items in found.items()} == {
+        ref: 2 for ref in wanted
+    }
 
 
 def test_delta_walk_ends_at_an_ancestor_deleted_since_listing() -> None:
@@ -116,16 +101,17 @@ def test_unstorable_ids_are_a_value_error() -> None:
         )
 
 
-def test_writes_listing_of_ids_that_prefix_each_other() -> None:
-    """ "a" and "a-b": the smallest folder is "a-b/", yet "a/" must be listed."""
+@pytest.mark.parametrize("kind", [MemoryBucket, SeaweedFSBucket])
+def test_writes_listing_of_ids_that_prefix_each_other(
+    kind: type[MemoryBucket],
+) -> None:
+    """ "a" and "a-b": S3's smallest folder is "a-b/", SeaweedFS's "a/"; the
+    one LIST finds both."""
     wanted = [CheckpointRef("t", "", "a"), CheckpointRef("t", "", "a-b")]
-    keys = sorted(layout.write_key(WriteRef(ref, "task", 0)) for ref in wanted)
-    for server_lists in (s3_lists, seaweedfs_lists):
-        (listing,) = writes_listings(layout, wanted)
-        listed = [
-            key
-            for key in keys
-            if key.startswith(listing.prefix)
-            and server_lists(key, listing.prefix, listing.start_after)
-        ]
-        assert listed == keys
+    keys = [layout.write_key(WriteRef(ref, "task", 0)) for ref in wanted]
+    bucket = kind()
+    for key in keys:
+        bucket.put_raw(key, b"{}")
+    (listing,) = writes_listings(layout, wanted)
+    listed = bucket.run(list_keys(listing.prefix, listing.start_after))
+    assert sorted(listed) == sorted(keys)

@@ -1,20 +1,139 @@
-"""S3 requests per call, against the budgets of DESIGN §4. Counts are
-deterministic, so they are asserted exactly; wall time never is."""
+"""The shells spend what the plans ask, on real servers.
+
+Every request budget is asserted in ``test_plans.py``, on the in-memory
+buckets. What is left to check on a server is that the buckets are faithful
+and the shells add nothing: the same LISTs return the same pages on moto (S3's
+semantics) and SeaweedFS (its quirks) as on the matching in-memory bucket, and
+the same calls cost each shell exactly the requests (botocore-counted) and
+rounds the in-memory bucket counts.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 
 from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
+from langgraph_checkpoint_s3.protocol import (
+    List,
+    Listing,
+    call_of,
+    result_of,
+)
+from memory_bucket import MemoryBucket, MemorySaver, SeaweedFSBucket
 
 from conftest import AsyncSaverFactory, SaverFactory
 from counting import count_requests
+from s3servers import S3Endpoint
 
-WRITES_PER_CHECKPOINT = 2
+
+@pytest.fixture
+def kind(request: pytest.FixtureRequest) -> type[MemoryBucket]:
+    """The in-memory bucket that stands for this test's server."""
+    assert isinstance(request.node, pytest.Function)
+    server = request.node.callspec.params["endpoint"]
+    return SeaweedFSBucket if server == "seaweedfs" else MemoryBucket
+
+
+# -- the buckets list as the servers do ------------------------------------------
+
+KEYS = [
+    "p/t1/a.json",
+    "p/t1/b/c.json",
+    "p/t1/b/d.json",
+    "p/t1-b/a.json",
+    "p/t1.json",
+    "p/t10/x.json",
+    "p/u/v/w.json",
+    "p/a/%2E/x",
+    "p/a b/é.json",
+]
+LISTS = [
+    List("p/"),
+    List("p/t1"),
+    List("p/t1/"),
+    List("p/", max_keys=2),
+    List("p/", delimiter="/"),
+    List("p/", delimiter="/", max_keys=2),
+    List("p/t1", delimiter="/"),
+    *(
+        List("p/", start_after=bound)
+        for bound in (
+            "p/t",
+            "p/t1",
+            "p/t1-",
+            "p/t1/",
+            "p/t1/a",
+            "p/t1/b",
+            "p/t1/b/c.json",
+        )
+    ),
+    List("p/t1/", start_after="p/t1/a"),
+]
+GONE = ["p/t10/x.json", "p/u/v/w.json"]
+
+
+def pages(list_page: Callable[[List], Listing], request: List) -> list[Any]:
+    """Every page of a LIST: its keys, sizes and common prefixes."""
+    found: list[Any] = []
+    token = None
+    while True:
+        page = list_page(
+            List(
+                request.prefix,
+                request.start_after,
+                token,
+                request.delimiter,
+                request.max_keys,
+            )
+        )
+        found.append(([(o.key, o.size) for o in page.objects], list(page.prefixes)))
+        if page.continuation is None:
+            return found
+        token = page.continuation
+
+
+def test_memory_buckets_list_like_the_servers(
+    endpoint: S3Endpoint, bucket: str, kind: type[MemoryBucket]
+) -> None:
+    client = endpoint.boto3_client()
+    memory = kind(bucket)
+
+    def on_server(request: List) -> Listing:
+        method, kwargs = call_of(request, bucket)
+        page = result_of(request, getattr(client, method)(**kwargs))
+        assert isinstance(page, Listing)
+        return page
+
+    def in_memory(request: List) -> Listing:
+        page = memory.perform(request)
+        assert isinstance(page, Listing)
+        return page
+
+    for i, key in enumerate(KEYS, 1):
+        # Never an empty body: SeaweedFS then stalls the connection's next
+        # request until the client's read timeout.
+        client.put_object(Bucket=bucket, Key=key, Body=b"x" * i)
+        memory.put_raw(key, b"x" * i)
+    for request in LISTS:
+        assert pages(in_memory, request) == pages(on_server, request), request
+    client.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": key} for key in GONE]}
+    )
+    memory.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": key} for key in GONE]}
+    )
+    for request in LISTS:
+        assert pages(in_memory, request) == pages(on_server, request), request
+
+
+# -- the shells spend what the plans ask -----------------------------------------
 
 
 def cfg(checkpoint_id: str | None = None, thread: str = "t") -> RunnableConfig:
@@ -24,97 +143,157 @@ def cfg(checkpoint_id: str | None = None, thread: str = "t") -> RunnableConfig:
     return {"configurable": configurable}
 
 
-def history(saver: S3CheckpointSaver, n: int) -> list[str]:
-    """n checkpoints in a parent chain, each with two pending writes."""
+@dataclass
+class Step:
+    """One saver call: its method (sync name) and arguments."""
+
+    method: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.method}{self.args!r:.60}"
+
+
+def scenario(n: int = 12) -> list[Step]:
+    """A history of n checkpoints with two writes each, then every read and
+    lifecycle call; the same objects for every saver."""
+    steps: list[Step] = []
     ids: list[str] = []
-    for step in range(n):
+    for i in range(n):
         checkpoint = empty_checkpoint()
-        checkpoint["channel_values"] = {"count": step}
-        parent = cfg(ids[-1] if ids else None)
-        saver.put(parent, checkpoint, {"step": step, "source": "loop"}, {})
-        saver.put_writes(cfg(checkpoint["id"]), [("a", step), ("b", step)], "task")
+        checkpoint["channel_values"] = {"count": i}
+        metadata = {"step": i, "source": "loop", "run_id": f"r{i % 3}"}
+        steps.append(
+            Step("put", (cfg(ids[-1] if ids else None), checkpoint, metadata, {}))
+        )
+        writes = [("a", i), ("b", i)]
+        steps.append(Step("put_writes", (cfg(checkpoint["id"]), writes, "task")))
         ids.append(checkpoint["id"])
-    return ids
+    retried = steps[-2].args
+    return [
+        *steps,
+        Step("put", retried),  # a retried put: PUT, then GET to compare
+        Step("put_writes", (cfg(ids[-1]), [("__error__", "boom")], "task")),
+        Step("get_tuple", (cfg(ids[0]),)),
+        Step("get_tuple", (cfg(),)),
+        Step("get_tuple", (cfg(thread="nobody"),)),
+        Step("list", (cfg(),), {"limit": 5}),
+        Step("list", (cfg(),)),
+        Step("list", (cfg(),), {"filter": {"step": 7}, "limit": 1}),
+        Step("list", (None,)),
+        Step("get_delta_channel_history", (), {"config": cfg(), "channels": ["count"]}),
+        Step("copy_thread", ("t", "copy")),
+        Step("prune", (["copy"],), {"strategy": "keep_latest"}),
+        Step("delete_for_runs", (["r1"],)),
+        Step("delete_thread", ("t",)),
+        Step("prune", (["copy"],), {"strategy": "delete"}),
+    ]
 
 
-def only(counts: Counter[str], **expected: int) -> None:
-    assert dict(counts) == {k: v for k, v in expected.items() if v}
+Spent = list[tuple[str, dict[str, int], int]]
+"""Per step: the call, its requests by S3 operation, its rounds."""
 
 
-@pytest.fixture
-def saver(make_saver: SaverFactory) -> S3CheckpointSaver:
-    return make_saver()
+def call(saver: Any, step: Step) -> Any:
+    result = getattr(saver, step.method)(*step.args, **step.kwargs)
+    return list(result) if step.method == "list" else result
 
 
-def test_put_is_one_put(saver: S3CheckpointSaver) -> None:
-    with count_requests(saver.client) as counts:
-        saver.put(cfg(), empty_checkpoint(), {}, {})
-    only(counts, PutObject=1)
+async def acall(saver: Any, step: Step) -> Any:
+    if step.method == "list":
+        return [t async for t in saver.alist(*step.args, **step.kwargs)]
+    return await getattr(saver, "a" + step.method)(*step.args, **step.kwargs)
 
 
-def test_put_writes_is_one_put_per_write(saver: S3CheckpointSaver) -> None:
-    with count_requests(saver.client) as counts:
-        saver.put_writes(cfg("c1"), [("a", 1), ("b", 2), ("c", 3)], "task")
-    only(counts, PutObject=3)
+def count_rounds(saver: S3CheckpointSaver | AsyncS3CheckpointSaver) -> list[int]:
+    """Counts the shell's rounds: each is one sequential round trip."""
+    rounds = [0]
+    perform_round: Any = saver._round
+    counted: Any
+
+    if asyncio.iscoroutinefunction(perform_round):
+
+        async def counted(*args: Any) -> Any:
+            rounds[0] += 1
+            return await perform_round(*args)
+
+    else:
+
+        def counted(*args: Any) -> Any:
+            rounds[0] += 1
+            return perform_round(*args)
+
+    saver._round = counted  # type: ignore[method-assign]
+    return rounds
 
 
-@pytest.mark.parametrize("n", [1, 30])
-def test_get_tuple_cost_does_not_grow_with_history(
-    saver: S3CheckpointSaver, n: int
+def on_memory(kind: type[MemoryBucket], steps: list[Step]) -> tuple[Spent, list[Any]]:
+    saver = MemorySaver(kind(), prefix="t/")
+    spent: Spent = []
+    answers = []
+    for step in steps:
+        with saver.bucket.measure() as cost:
+            answers.append(call(saver, step))
+        spent.append((str(step), cost.operations(), cost.rounds))
+    return spent, answers
+
+
+def test_sync_saver_spends_what_the_memory_bucket_counts(
+    endpoint: S3Endpoint, bucket: str, kind: type[MemoryBucket]
 ) -> None:
-    ids = history(saver, n)
-    with count_requests(saver.client) as counts:
-        found = saver.get_tuple(cfg(ids[0]))
-    assert found is not None and len(found.pending_writes or []) == 2
-    only(counts, GetObject=1 + WRITES_PER_CHECKPOINT, ListObjectsV2=1)
-    with count_requests(saver.client) as counts:
-        latest = saver.get_tuple(cfg())
-    assert latest is not None and latest.config == cfg(ids[-1])
-    only(counts, GetObject=1 + WRITES_PER_CHECKPOINT, ListObjectsV2=2)
+    steps = scenario()
+    client = endpoint.boto3_client()
+    with count_requests(client) as counts:
+        saver = S3CheckpointSaver(bucket, prefix="t/", s3_client=client)
+    assert dict(counts) == {"HeadBucket": 1}
+    rounds = count_rounds(saver)
+    spent: Spent = []
+    answers = []
+    for step in steps:
+        rounds[0] = 0
+        with count_requests(client) as counts:
+            answers.append(call(saver, step))
+        spent.append((str(step), dict(counts), rounds[0]))
+    saver.close()
+    expected, expected_answers = on_memory(kind, steps)
+    assert spent == expected
+    assert answers == expected_answers
 
 
-def test_list_with_limit_reads_only_what_it_returns(saver: S3CheckpointSaver) -> None:
-    ids = history(saver, 30)
-    with count_requests(saver.client) as counts:
-        found = list(saver.list(cfg(), limit=5))
-    assert [t.config for t in found] == [cfg(i) for i in reversed(ids[-5:])]
-    assert all(len(t.pending_writes or []) == 2 for t in found)
-    only(counts, GetObject=5 * (1 + WRITES_PER_CHECKPOINT), ListObjectsV2=2)
-
-
-def test_full_list_is_one_get_per_object(saver: S3CheckpointSaver) -> None:
-    ids = history(saver, 30)
-    with count_requests(saver.client) as counts:
-        found = list(saver.list(cfg()))
-    assert len(found) == len(ids)
-    only(counts, GetObject=30 * (1 + WRITES_PER_CHECKPOINT), ListObjectsV2=2)
-
-
-def test_filtered_list_lists_writes_of_matches_only(saver: S3CheckpointSaver) -> None:
-    history(saver, 30)
-    with count_requests(saver.client) as counts:
-        found = list(saver.list(cfg(), filter={"step": 7}, limit=1))
-    assert [t.metadata["step"] for t in found] == [7]
-    # Growing batches from the newest: 16 checkpoints, then the next 14.
-    only(counts, GetObject=30 + WRITES_PER_CHECKPOINT, ListObjectsV2=2)
-
-
-def test_delete_thread_is_two_lists_and_one_batch(saver: S3CheckpointSaver) -> None:
-    history(saver, 30)
-    with count_requests(saver.client) as counts:
-        saver.delete_thread("t")
-    only(counts, ListObjectsV2=2, DeleteObjects=1)
-    assert saver.get_tuple(cfg()) is None
-
-
-async def test_async_saver_spends_the_same(
-    saver: S3CheckpointSaver, make_async_saver: AsyncSaverFactory
+async def test_async_saver_spends_what_the_memory_bucket_counts(
+    make_async_saver: AsyncSaverFactory, kind: type[MemoryBucket]
 ) -> None:
-    ids = history(saver, 10)
-    async with make_async_saver() as async_saver:
-        assert isinstance(async_saver, AsyncS3CheckpointSaver)
-        with count_requests(async_saver.client) as counts:
-            await async_saver.aget_tuple(cfg())
-            _ = [t async for t in async_saver.alist(cfg(), limit=3)]
-            await async_saver.aput(cfg(ids[-1]), empty_checkpoint(), {}, {})
-    only(counts, GetObject=3 + 3 * 3, ListObjectsV2=2 + 2, PutObject=1)
+    steps = scenario()
+    spent: Spent = []
+    answers = []
+    async with make_async_saver() as saver:
+        rounds = count_rounds(saver)
+        for step in steps:
+            rounds[0] = 0
+            with count_requests(saver.client) as counts:
+                answers.append(await acall(saver, step))
+            spent.append((str(step), dict(counts), rounds[0]))
+    expected, expected_answers = on_memory(kind, steps)
+    assert spent == expected
+    assert answers == expected_answers
+
+
+def test_sync_saver_runs_its_async_methods_on_the_same_plans(
+    make_saver: SaverFactory, kind: type[MemoryBucket]
+) -> None:
+    """The sync saver's ``a*`` methods (a worker thread) spend the same."""
+    steps = scenario(4)
+    saver = make_saver()
+    rounds = count_rounds(saver)
+    spent: Spent = []
+
+    async def run_all() -> None:
+        for step in steps:
+            rounds[0] = 0
+            with count_requests(saver.client) as counts:
+                await acall(saver, step)
+            spent.append((str(step), dict(counts), rounds[0]))
+
+    asyncio.run(run_all())
+    assert spent == on_memory(kind, steps)[0]

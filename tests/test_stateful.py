@@ -1,34 +1,56 @@
-"""Random sequences of saver calls against S3 and InMemorySaver side by side:
-every read must give the same answer."""
+"""Random sequences of saver calls against our savers and InMemorySaver side by
+side: every read must give the same answer.
+
+The machine runs on the plans' in-memory buckets (S3's semantics and
+SeaweedFS's listing quirks) with many examples, in seconds, and there also
+checks the request budget of every read; and, with few examples, on real
+servers (moto and SeaweedFS) through both shells: the sync saver, and the
+async saver on an event loop in another thread, called alternately through
+its sync methods and its ``a*`` coroutines.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import builtins
 import itertools
+import threading
 import uuid
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
+import pytest
 from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
-    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointTuple,
 )
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_checkpoint_s3 import S3CheckpointSaver
+from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
+from memory_bucket import Cost, MemoryBucket, MemorySaver, SeaweedFSBucket
 
+from conftest import new_bucket, session_for
 from s3servers import S3Endpoint
 from strategies import values
+
+_T = TypeVar("_T")
 
 THREADS = ["t1", "t1-b", "user@example.com/chat 1"]
 NAMESPACES = ["", "__default__", "graph:1|child:2"]
 REGULAR = ["a", "b", "messages"]
 SPECIAL = ["__error__", "__interrupt__", "__resume__", "__scheduled__"]
 checkpoint_ids = st.text(st.characters(codec="utf-8"), min_size=1, max_size=6)
+# Mostly cheap scalars (drawing is most of the machine's time), now and then
+# any LangGraph value (messages, pydantic models, nested containers).
+state_values = (
+    st.integers(-(2**63), 2**63 - 1) | st.text(max_size=8) | st.none() | values
+)
 
 
 def comparable(tup: CheckpointTuple) -> tuple[Any, ...]:
@@ -48,27 +70,150 @@ def by_identity(item: tuple[Any, ...]) -> tuple[Any, ...]:
     return item[:2]
 
 
-def listed(saver: BaseCheckpointSaver[Any], config: Any, **kwargs: Any) -> list[Any]:
+def listed(saver: Any, config: Any, **kwargs: Any) -> list[Any]:
     return [comparable(t) for t in saver.list(config, **kwargs)]
 
 
+# -- the savers under test --------------------------------------------------------
+
+
+class LoopThread:
+    """An event loop running in a thread of its own."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def call(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        self.call(self.loop.shutdown_asyncgens())
+        self.call(asyncio.sleep(0.1))  # aiohttp closes connections soon after
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+class OnItsLoop:
+    """An AsyncS3CheckpointSaver entered on a loop in another thread, called
+    from this thread: alternately through its sync methods (which run on its
+    loop) and by running its ``a*`` coroutines there."""
+
+    def __init__(self, saver: AsyncS3CheckpointSaver, loop: LoopThread) -> None:
+        self.saver = saver
+        self.loop = loop
+        self._turn = itertools.count()
+        loop.call(saver.__aenter__())
+
+    def close(self) -> None:
+        self.loop.call(self.saver.__aexit__(None, None, None))
+
+    def _sync_turn(self) -> bool:
+        return next(self._turn) % 2 == 0
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self._sync_turn():
+            return getattr(self.saver, name)(*args, **kwargs)
+        return self.loop.call(getattr(self.saver, "a" + name)(*args, **kwargs))
+
+    def put(self, *args: Any) -> Any:
+        return self._call("put", *args)
+
+    def put_writes(self, *args: Any) -> None:
+        self._call("put_writes", *args)
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        found: CheckpointTuple | None = self._call("get_tuple", config)
+        return found
+
+    def list(self, config: Any, **kwargs: Any) -> Iterator[CheckpointTuple]:
+        if self._sync_turn():
+            return iter([*self.saver.list(config, **kwargs)])
+
+        async def collect() -> builtins.list[CheckpointTuple]:
+            return [t async for t in self.saver.alist(config, **kwargs)]
+
+        return iter(self.loop.call(collect()))
+
+    def copy_thread(self, source: str, target: str) -> None:
+        self._call("copy_thread", source, target)
+
+    def prune(self, threads: Sequence[str], *, strategy: str) -> None:
+        self._call("prune", threads, strategy=strategy)
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self._call("delete_for_runs", run_ids)
+
+    def delete_thread(self, thread: str) -> None:
+        self._call("delete_thread", thread)
+
+
+SaverFactory = Callable[[], tuple[Any, Callable[[], None]]]
+"""Makes the saver under test for one example, and what closes it."""
+
+
+def on_memory(kind: type[MemoryBucket]) -> SaverFactory:
+    def make() -> tuple[Any, Callable[[], None]]:
+        return MemorySaver(kind(), prefix="p/"), lambda: None
+
+    return make
+
+
+def on_server(endpoint: S3Endpoint, bucket: str) -> SaverFactory:
+    def make() -> tuple[Any, Callable[[], None]]:
+        saver = S3CheckpointSaver(
+            bucket, prefix=f"{uuid.uuid4().hex}/", s3_client=endpoint.boto3_client()
+        )
+        return saver, saver.close
+
+    return make
+
+
+def on_server_async(
+    endpoint: S3Endpoint, bucket: str, loop: LoopThread
+) -> SaverFactory:
+    def make() -> tuple[Any, Callable[[], None]]:
+        saver = AsyncS3CheckpointSaver(
+            bucket,
+            prefix=f"{uuid.uuid4().hex}/",
+            session=session_for(endpoint),
+            endpoint_url=endpoint.url,
+        )
+        bridge = OnItsLoop(saver, loop)
+        return bridge, bridge.close
+
+    return make
+
+
+# -- the machine ------------------------------------------------------------------
+
+
 class SaverComparison(RuleBasedStateMachine):
-    endpoint: S3Endpoint
-    bucket: str
+    @staticmethod
+    def make() -> tuple[Any, Callable[[], None]]:
+        """The saver under test and what closes it; set by each test."""
+        raise NotImplementedError
 
     def __init__(self) -> None:
         super().__init__()
-        self.s3 = S3CheckpointSaver(
-            self.bucket,
-            prefix=f"{uuid.uuid4().hex}/",
-            s3_client=self.endpoint.boto3_client(),
-        )
+        self.s3, self._close = self.make()
         self.memory = InMemorySaver()
         self.known: dict[tuple[str, str], list[str]] = {}
         self.version = itertools.count(1)
 
     def teardown(self) -> None:
-        self.s3.close()
+        self._close()
+
+    @contextmanager
+    def _measured(self) -> Iterator[Cost | None]:
+        """What the block costs, on an in-memory bucket (None on a server)."""
+        if not isinstance(self.s3, MemorySaver):
+            yield None
+            return
+        with self.s3.bucket.measure() as cost:
+            yield cost
 
     def _ids(self, thread: str, ns: str) -> list[str]:
         return self.known.setdefault((thread, ns), [])
@@ -77,7 +222,7 @@ class SaverComparison(RuleBasedStateMachine):
         thread=st.sampled_from(THREADS),
         ns=st.sampled_from(NAMESPACES),
         checkpoint_id=checkpoint_ids,
-        channels=st.dictionaries(st.sampled_from(REGULAR), values, max_size=3),
+        channels=st.dictionaries(st.sampled_from(REGULAR), state_values, max_size=3),
         step=st.integers(-1, 3),
         source=st.sampled_from(["input", "loop"]),
         run_id=st.sampled_from(["r1", "r2"]),
@@ -148,7 +293,7 @@ class SaverComparison(RuleBasedStateMachine):
         # Writes may arrive before their checkpoint: target unknown ids too.
         checkpoint_id = data.draw(st.sampled_from([*ids, "future"]))
         channels = st.sampled_from(SPECIAL if special else REGULAR)
-        writes = data.draw(st.lists(st.tuples(channels, values), max_size=3))
+        writes = data.draw(st.lists(st.tuples(channels, state_values), max_size=3))
         config: RunnableConfig = {
             "configurable": {
                 "thread_id": thread,
@@ -171,10 +316,23 @@ class SaverComparison(RuleBasedStateMachine):
         if ids and pick:
             configurable["checkpoint_id"] = data.draw(st.sampled_from([*ids, "nope"]))
         config: RunnableConfig = {"configurable": configurable}
-        found = [saver.get_tuple(config) for saver in (self.s3, self.memory)]
-        assert [None if t is None else comparable(t) for t in found[:1]] == [
-            None if t is None else comparable(t) for t in found[1:]
-        ]
+        with self._measured() as cost:
+            ours = self.s3.get_tuple(config)
+        theirs = self.memory.get_tuple(config)
+        assert (None if ours is None else comparable(ours)) == (
+            None if theirs is None else comparable(theirs)
+        )
+        if cost is not None:
+            by_id = "checkpoint_id" in configurable
+            if ours is None:
+                expected = Cost(rounds=1, get=int(by_id), list=1)
+                assert cost == expected
+            else:
+                # DESIGN §4: by id, GET and LIST then the W writes; the
+                # newest, a LIST first.
+                w = len(ours.pending_writes or [])
+                lists, rounds = (1, 1) if by_id else (2, 2)
+                assert cost == Cost(rounds=rounds + (w > 0), get=1 + w, list=lists)
 
     @rule(
         thread=st.none() | st.sampled_from(THREADS),
@@ -217,7 +375,17 @@ class SaverComparison(RuleBasedStateMachine):
             assert sorted(ours, key=by_identity) == sorted(theirs, key=by_identity)
             assert [t[1] for t in ours] == sorted((t[1] for t in ours), reverse=True)
         if limit is not None:
-            assert listed(self.s3, config, limit=limit, **kwargs) == ours[:limit]
+            with self._measured() as cost:
+                limited = listed(self.s3, config, limit=limit, **kwargs)
+            assert limited == ours[:limit]
+            if cost is not None and one_group and not filter:
+                # DESIGN §4: k + W + 2 requests (the budget: k + W + 3).
+                w = sum(len(t[-1]) for t in limited)
+                k = len(limited)
+                expected = Cost(rounds=1, list=1)
+                if k:
+                    expected = Cost(rounds=2 + (w > 0), get=k + w, list=2)
+                assert cost == expected
 
     @rule(pair=st.permutations(THREADS))
     def copy_thread(self, pair: list[str]) -> None:
@@ -242,7 +410,7 @@ class SaverComparison(RuleBasedStateMachine):
                 ids[:] = [max(ids)] if ids and strategy == "keep_latest" else []
 
     @rule(run_ids=st.lists(st.sampled_from(["r1", "r2", "r3"]), max_size=2))
-    def delete_for_runs(self, run_ids: list[str]) -> None:
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         self.s3.delete_for_runs(run_ids)
         model_delete_for_runs(self.memory, run_ids)
         for (thread, ns), ids in self.known.items():
@@ -294,7 +462,7 @@ def model_prune(memory: InMemorySaver, threads: list[str], strategy: str) -> Non
                 del memory.writes[key]
 
 
-def model_delete_for_runs(memory: InMemorySaver, run_ids: list[str]) -> None:
+def model_delete_for_runs(memory: InMemorySaver, run_ids: Sequence[str]) -> None:
     for thread, namespaces in memory.storage.items():
         for ns, checkpoints in namespaces.items():
             for checkpoint_id, (_, metadata, _) in list(checkpoints.items()):
@@ -302,17 +470,38 @@ def model_delete_for_runs(memory: InMemorySaver, run_ids: list[str]) -> None:
                     model_drop(memory, thread, ns, checkpoint_id)
 
 
-def test_s3_saver_behaves_like_in_memory_saver(moto: S3Endpoint) -> None:
-    from conftest import new_bucket
+# -- the tests --------------------------------------------------------------------
 
-    SaverComparison.endpoint = moto
-    SaverComparison.bucket = new_bucket(moto)
+
+def check(make: SaverFactory, examples: int, steps: int) -> None:
+    machine = type("Comparison", (SaverComparison,), {"make": staticmethod(make)})
     run_state_machine_as_test(
-        SaverComparison,
+        machine,
         settings=settings(
-            max_examples=20,
-            stateful_step_count=25,
+            max_examples=examples,
+            stateful_step_count=steps,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+
+
+@pytest.mark.parametrize(
+    "kind", [MemoryBucket, SeaweedFSBucket], ids=["s3", "seaweedfs"]
+)
+def test_plans_behave_like_in_memory_saver(kind: type[MemoryBucket]) -> None:
+    check(on_memory(kind), examples=300, steps=20)
+
+
+def test_sync_saver_behaves_like_in_memory_saver(endpoint: S3Endpoint) -> None:
+    check(on_server(endpoint, new_bucket(endpoint)), examples=10, steps=20)
+
+
+def test_async_saver_behaves_like_in_memory_saver(endpoint: S3Endpoint) -> None:
+    loop = LoopThread()
+    try:
+        check(
+            on_server_async(endpoint, new_bucket(endpoint), loop), examples=10, steps=20
+        )
+    finally:
+        loop.close()
