@@ -43,7 +43,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_checkpoint_s3 import plans
 from langgraph_checkpoint_s3.base import PlanSaver
-from langgraph_checkpoint_s3.keys import MAX_KEY_BYTES, Layout
+from langgraph_checkpoint_s3.keys import MAX_KEY_BYTES
 from langgraph_checkpoint_s3.protocol import (
     DELETE_BATCH,
     PAGE_SIZE,
@@ -481,10 +481,10 @@ class MemorySaver(PlanSaver):
         prefix: str = "checkpoints/",
         serde: SerializerProtocol | None = None,
     ) -> None:
-        super().__init__(serde=serde)
         self.bucket = bucket if bucket is not None else MemoryBucket()
-        self.bucket_name = self.bucket.name
-        self.layout = Layout(prefix)
+        super().__init__(
+            self.bucket.name, prefix=prefix, request_options=None, serde=serde
+        )
         self.run(plans.check_bucket(self.layout))
 
     def run(self, plan: Plan[_T]) -> _T:

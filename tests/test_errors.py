@@ -23,6 +23,7 @@ from langgraph_checkpoint_s3 import (
     S3AccessError,
     S3CheckpointSaver,
 )
+from langgraph_checkpoint_s3.keys import CheckpointRef
 
 from conftest import AsyncSaverFactory, SaverFactory, new_bucket, session_for
 from counting import count_requests
@@ -154,11 +155,7 @@ def test_corrupt_checkpoint_names_its_key_and_spares_other_threads(
     saver = make_saver()
     bad = put_one(saver, "bad")
     put_one(saver, "good")
-    key = saver.layout.checkpoint_key(
-        saver.layout.parse_checkpoint_key(  # type: ignore[arg-type]
-            f"{saver.layout.namespace_checkpoints_prefix('bad', '')}{bad['id']}.json"
-        )
-    )
+    key = saver.layout.checkpoint_key(CheckpointRef("bad", "", bad["id"]))
     saver.client.put_object(Bucket=saver.bucket_name, Key=key, Body=b"{oops")
     with pytest.raises(CorruptObjectError, match="not a JSON document") as info:
         saver.get_tuple(cfg("bad"))
@@ -172,9 +169,7 @@ def test_foreign_write_object_is_refused(make_saver: SaverFactory) -> None:
     saver = make_saver()
     checkpoint = put_one(saver, "t")
     prefix = saver.layout.checkpoint_writes_prefix(
-        saver.layout.parse_checkpoint_key(  # type: ignore[arg-type]
-            f"{saver.layout.namespace_checkpoints_prefix('t', '')}{checkpoint['id']}.json"
-        )
+        CheckpointRef("t", "", checkpoint["id"])
     )
     body = json.dumps({"format": "someone-else", "version": 1}).encode()
     saver.client.put_object(

@@ -11,20 +11,10 @@ import aioboto3
 from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import plans
+from . import plans, protocol
 from .base import PlanSaver
 from .clients import DEFAULT_CONCURRENCY, client_settings, retry_conditional_conflicts
-from .keys import Layout
-from .protocol import (
-    Get,
-    Plan,
-    Request,
-    RequestOptions,
-    Stepper,
-    call_of,
-    result_of,
-    result_of_error,
-)
+from .protocol import Get, Plan, Request, RequestOptions, Stepper
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -76,10 +66,9 @@ class AsyncS3CheckpointSaver(PlanSaver):
         request_options: RequestOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.bucket_name = bucket_name
-        self.layout = Layout(prefix)
-        self.request_options = request_options or RequestOptions()
+        super().__init__(
+            bucket_name, prefix=prefix, request_options=request_options, **kwargs
+        )
         self.session = session or aioboto3.Session()
         self.endpoint_url = endpoint_url
         self.max_concurrency = max_concurrency
@@ -172,7 +161,9 @@ class AsyncS3CheckpointSaver(PlanSaver):
             raise
 
     async def _perform(self, request: Request) -> Any:
-        method, kwargs = call_of(request, self.bucket_name, self.request_options)
+        method, kwargs = protocol.call_of(
+            request, self.bucket_name, self.request_options
+        )
         try:
             # The body is read inside the semaphore: a response holds its
             # pooled connection until read, so reading outside could deadlock.
@@ -182,5 +173,5 @@ class AsyncS3CheckpointSaver(PlanSaver):
                     async with response["Body"] as stream:
                         response["Body"] = await stream.read()
         except (ClientError, BotoCoreError) as exc:
-            return result_of_error(request, exc, self.bucket_name)
-        return result_of(request, response)
+            return protocol.result_of_error(request, exc, self.bucket_name)
+        return protocol.result_of(request, response)

@@ -25,7 +25,7 @@ from langgraph.checkpoint.base import (
 from . import plans
 from .configs import next_version
 from .keys import Layout
-from .protocol import Plan
+from .protocol import Plan, RequestOptions
 
 __all__ = ["PlanSaver"]
 
@@ -36,8 +36,18 @@ class PlanSaver(BaseCheckpointSaver[str]):
     """A saver whose every call is a plan of :mod:`.plans`; subclasses say how
     a plan runs, synchronously (``run``) and asynchronously (``arun``)."""
 
-    layout: Layout
-    bucket_name: str
+    def __init__(
+        self,
+        bucket_name: str,
+        *,
+        prefix: str,
+        request_options: RequestOptions | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bucket_name = bucket_name
+        self.layout = Layout(prefix)
+        self.request_options = request_options or RequestOptions()
 
     def run(self, plan: Plan[_T]) -> _T:
         """Run a plan to its answer, blocking."""

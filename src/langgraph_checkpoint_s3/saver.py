@@ -11,20 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import plans
+from . import plans, protocol
 from .base import PlanSaver
 from .clients import DEFAULT_CONCURRENCY, client_settings, retry_conditional_conflicts
-from .keys import Layout
-from .protocol import (
-    Get,
-    Plan,
-    Request,
-    RequestOptions,
-    Stepper,
-    call_of,
-    result_of,
-    result_of_error,
-)
+from .protocol import Get, Plan, Request, RequestOptions, Stepper
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -78,10 +68,9 @@ class S3CheckpointSaver(PlanSaver):
         request_options: RequestOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.bucket_name = bucket_name
-        self.layout = Layout(prefix)
-        self.request_options = request_options or RequestOptions()
+        super().__init__(
+            bucket_name, prefix=prefix, request_options=request_options, **kwargs
+        )
         if s3_client is None:
             import boto3
 
@@ -152,11 +141,13 @@ class S3CheckpointSaver(PlanSaver):
         ]
 
     def _perform(self, request: Request) -> Any:
-        method, kwargs = call_of(request, self.bucket_name, self.request_options)
+        method, kwargs = protocol.call_of(
+            request, self.bucket_name, self.request_options
+        )
         try:
             response = getattr(self.client, method)(**kwargs)
             if isinstance(request, Get):
                 response["Body"] = response["Body"].read()
         except (ClientError, BotoCoreError) as exc:
-            return result_of_error(request, exc, self.bucket_name)
-        return result_of(request, response)
+            return protocol.result_of_error(request, exc, self.bucket_name)
+        return protocol.result_of(request, response)
