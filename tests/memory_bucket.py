@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import builtins
 import datetime
+import hashlib
 import itertools
 import json
 import threading
@@ -54,6 +55,7 @@ from langgraph_checkpoint_s3.protocol import (
     Plan,
     Put,
     Request,
+    RequestOptions,
     Result,
     Stepper,
     call_of,
@@ -100,11 +102,17 @@ def client_error(
 
 @dataclass(frozen=True)
 class Stored:
-    """One object: its bytes and what LIST says of it."""
+    """One object: its bytes as stored (compressed ones too, as S3 keeps
+    them), what LIST says of it, and its ``Content-Encoding``."""
 
     body: bytes
     last_modified: datetime.datetime
     size: int
+    content_encoding: str | None = None
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.md5(self.body).hexdigest() + '"'
 
 
 _KINDS = {Get: "get", Put: "put", List: "list", Delete: "delete", HeadBucket: "head"}
@@ -171,7 +179,9 @@ class MemoryBucket:
     """One S3 bucket in a dict, with S3's semantics: keys listed in UTF-8 byte
     order, at most 1,000 a page (``MaxKeys`` honoured below that), StartAfter,
     ContinuationToken, Delimiter with CommonPrefixes, ``If-None-Match: *``,
-    DeleteObjects of at most 1,000 keys with per-key Errors, HeadBucket.
+    DeleteObjects of at most 1,000 keys with per-key Errors, HeadBucket. A
+    ``ContentEncoding`` is kept with the bytes as given and returned by
+    GetObject, which, like botocore, never decodes the body.
 
     Args:
         name: The bucket's name; a request for another bucket is NoSuchBucket.
@@ -204,10 +214,10 @@ class MemoryBucket:
 
     # -- what a plan sees ---------------------------------------------------------
 
-    def run(self, plan: Plan[_T]) -> _T:
+    def run(self, plan: Plan[_T], options: RequestOptions | None = None) -> _T:
         """Drive a plan to its answer, as the shells do: one round at a time,
-        every request of a round performed (in :attr:`order`), the first
-        failure (in the round's order) thrown in."""
+        every request of a round performed (in :attr:`order`) with a saver's
+        ``options``, the first failure (in the round's order) thrown in."""
         stepper = Stepper(plan)
         while (requests := stepper.next_round()) is not None:
             assert requests, "a plan yielded an empty round"
@@ -218,7 +228,7 @@ class MemoryBucket:
             assert sorted(order) == list(range(len(requests)))
             for i in order:
                 try:
-                    results[i] = self.perform(requests[i])
+                    results[i] = self.perform(requests[i], options)
                 except Exception as exc:
                     failures[i] = exc
             if failures:  # the first in the round's order, as a shell raises
@@ -228,12 +238,14 @@ class MemoryBucket:
         value: _T = stepper.value
         return value
 
-    def perform(self, request: Request) -> Result:
+    def perform(
+        self, request: Request, options: RequestOptions | None = None
+    ) -> Result:
         """One request, counted, answered as a shell would answer it."""
         with self._lock:
             for meter in self._meters_now():
                 meter._count(request)
-        method, kwargs = call_of(request, self.name)
+        method, kwargs = call_of(request, self.name, options)
         try:
             if self.fault is not None:
                 self.fault(request)
@@ -259,9 +271,13 @@ class MemoryBucket:
         """Every key, in listing order."""
         return sorted(self.objects, key=self._order)
 
-    def put_raw(self, key: str, body: bytes) -> None:
+    def put_raw(
+        self, key: str, body: bytes, content_encoding: str | None = None
+    ) -> None:
         """Store an object without a request (a foreign or corrupt object)."""
-        self.put_object(Bucket=self.name, Key=key, Body=body)
+        self.put_object(
+            Bucket=self.name, Key=key, Body=body, ContentEncoding=content_encoding
+        )
 
     def _meters_now(self) -> list[Cost]:
         return [self.cost, *self._meters]
@@ -286,7 +302,14 @@ class MemoryBucket:
             raise client_error(
                 "NoSuchKey", "The specified key does not exist.", status=404
             )
-        return {"Body": stored.body, "ContentLength": stored.size}
+        response: dict[str, Any] = {
+            "Body": stored.body,
+            "ContentLength": stored.size,
+            "ETag": stored.etag,
+        }
+        if stored.content_encoding is not None:
+            response["ContentEncoding"] = stored.content_encoding
+        return response
 
     def put_object(
         self,
@@ -295,22 +318,30 @@ class MemoryBucket:
         Key: str,
         Body: bytes,
         ContentType: str | None = None,
+        ContentEncoding: str | None = None,
         IfNoneMatch: str | None = None,
+        IfMatch: str | None = None,
     ) -> dict[str, Any]:
         self._bucket(Bucket, "PutObject")
         key = self._stored_key(Key)
         if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             raise client_error("KeyTooLongError", "Your key is too long.")
-        if IfNoneMatch == "*" and key in self.objects:
+        if IfMatch is not None and key not in self.objects:
+            raise client_error(
+                "NoSuchKey", "The specified key does not exist.", status=404
+            )
+        if (IfNoneMatch == "*" and key in self.objects) or (
+            IfMatch is not None and self.objects[key].etag != IfMatch
+        ):
             raise client_error(
                 "PreconditionFailed",
                 "At least one of the pre-conditions you specified did not hold",
                 status=412,
             )
         when = self._epoch + datetime.timedelta(seconds=next(self._clock))
-        self.objects[key] = Stored(bytes(Body), when, len(Body))
+        self.objects[key] = Stored(bytes(Body), when, len(Body), ContentEncoding)
         self._created(key)
-        return {}
+        return {"ETag": self.objects[key].etag}
 
     def delete_objects(self, *, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:
         self._bucket(Bucket, "DeleteObjects")
@@ -472,6 +503,9 @@ class MemorySaver(PlanSaver):
         bucket: The bucket (a new :class:`MemoryBucket` when omitted).
         prefix: Prefix of every key (default ``"checkpoints/"``).
         serde: The serializer, as for every saver.
+        conditional_writes: As for every saver.
+        request_options: As for every saver (here: whether, and above what
+            size, objects are stored compressed).
     """
 
     def __init__(
@@ -480,17 +514,23 @@ class MemorySaver(PlanSaver):
         *,
         prefix: str = "checkpoints/",
         serde: SerializerProtocol | None = None,
+        conditional_writes: bool = True,
+        request_options: RequestOptions | None = None,
     ) -> None:
         self.bucket = bucket if bucket is not None else MemoryBucket()
         super().__init__(
-            self.bucket.name, prefix=prefix, request_options=None, serde=serde
+            self.bucket.name,
+            prefix=prefix,
+            request_options=request_options,
+            conditional_writes=conditional_writes,
+            serde=serde,
         )
         self.run(plans.check_bucket(self.layout))
 
     def run(self, plan: Plan[_T]) -> _T:
         """Run a plan on the bucket."""
-        return self.bucket.run(plan)
+        return self.bucket.run(plan, self.request_options)
 
     async def arun(self, plan: Plan[_T]) -> _T:
         """Run a plan on the bucket (nothing to wait for)."""
-        return self.bucket.run(plan)
+        return self.bucket.run(plan, self.request_options)

@@ -42,11 +42,13 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 
 from langgraph_checkpoint_s3 import S3CheckpointSaver, plans
 from langgraph_checkpoint_s3 import saver as saver_module
+from langgraph_checkpoint_s3.cli import cleanup as cli_cleanup
 from langgraph_checkpoint_s3.cli import cli
 from langgraph_checkpoint_s3.cli import commands as cli_commands
 from langgraph_checkpoint_s3.cli import connection as cli_connection
 from langgraph_checkpoint_s3.cli.app import redact, redact_url
 from langgraph_checkpoint_s3.cli.validation import JSONPLUS_TAGS, decode_value
+from langgraph_checkpoint_s3.compression import decompress
 from langgraph_checkpoint_s3.configs import config_of
 from langgraph_checkpoint_s3.errors import DeleteFailedError
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
@@ -270,6 +272,9 @@ def cli_requests(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         ["validate"],
         ["delete"],
         ["prune"],
+        ["expire"],
+        ["stats"],
+        ["history"],
     ],
 )
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
@@ -564,7 +569,7 @@ def test_validate_reports_every_bad_object(cli_bucket: Store) -> None:
     assert sorted(reasons) == sorted(bad)
     keys = list(bad)
     assert reasons[keys[0]] == "not a JSON document"
-    assert reasons[keys[1]].startswith("does not match checkpoint.v1.json")
+    assert reasons[keys[1]].startswith("does not match checkpoint.v2.json")
     assert reasons[keys[2]].startswith("misplaced: envelope says thread_id='t-direct'")
     assert reasons[keys[3]].startswith("misplaced: envelope says task_id='task-1'")
     assert reasons[keys[4]].startswith("unexpected key")
@@ -595,9 +600,8 @@ def test_validate_decodes_every_stored_value(cli_bucket: Store, tmp_path: Path) 
         saver.put_writes(config_of(ref), channels, "task-1")
 
     def rewrite(key: str, edit: Any) -> None:
-        document = json.loads(
-            client.get_object(Bucket=cli_bucket.bucket, Key=key)["Body"].read()
-        )
+        raw = client.get_object(Bucket=cli_bucket.bucket, Key=key)["Body"].read()
+        document = json.loads(decompress(key, raw))
         edit(document)
         client.put_object(
             Bucket=cli_bucket.bucket, Key=key, Body=json.dumps(document).encode()
@@ -869,6 +873,91 @@ def test_prune_keep_latest_reports_the_delta_ancestors_it_kept(
         assert delta_graph(saver).get_state(config).values == state
 
 
+def test_prune_keep_last_keeps_every_kept_state_on_a_server(
+    cli_bucket: Store,
+) -> None:
+    config = thread("delta")
+    with cli_bucket.saver() as saver:
+        graph = delta_graph(saver)
+        graph.invoke({"items": [], "n": 0}, config)
+        ids = [t.config["configurable"]["checkpoint_id"] for t in saver.list(config)]
+        states = [graph.get_state(at_checkpoint(config, i)) for i in ids[:3]]
+
+    args = ["--thread-id", "delta", "--keep-last", "3", "--yes"]
+    pruned = invoke_json("prune", *cli_bucket.s3(), *args)
+
+    kept = [c["checkpoint_id"] for c in pruned["kept"]]
+    assert kept[:3] == ids[:3] and 3 < len(kept) < len(ids)
+    with cli_bucket.saver() as saver:
+        graph = delta_graph(saver)
+        assert [graph.get_state(at_checkpoint(config, i)) for i in ids[:3]] == states
+
+
+def at_checkpoint(config: Any, checkpoint_id: str) -> Any:
+    return {"configurable": {**config["configurable"], "checkpoint_id": checkpoint_id}}
+
+
+def test_expire_judges_idleness_from_the_servers_last_modified(
+    cli_bucket: Store, cli_requests: Counter[str]
+) -> None:
+    with cli_bucket.saver() as saver:
+        put(saver, CheckpointRef("old", "", "cp-1"), checkpoint("cp-1"), {})
+        time.sleep(4)  # LastModified has one-second steps
+        put(saver, CheckpointRef("new", "", "cp-1"), checkpoint("cp-1"), {})
+    cli_requests.clear()
+    done = invoke_json("expire", *cli_bucket.s3(), "--idle", "3s", "--yes")
+    assert [t["thread_id"] for t in done["expired"]] == ["old"]
+    assert done["active_threads"] == 1
+    assert cli_requests == {"HeadBucket": 1, "ListObjectsV2": 4, "DeleteObjects": 1}
+    assert thread_keys(cli_bucket, "old") == []
+    assert len(thread_keys(cli_bucket, "new")) == 1
+
+
+def test_threads_one_level_up_names_the_prefix_on_a_server(
+    cli_bucket: Store,
+) -> None:
+    client = cli_bucket.endpoint.boto3_client()
+    with S3CheckpointSaver(cli_bucket.bucket, s3_client=client) as saver:
+        run_graph(saver)  # the default prefix, checkpoints/
+    top = f"s3://{cli_bucket.bucket}/"
+    args = ["--s3-prefix", top, "--endpoint-url", cli_bucket.endpoint.url]
+    result = invoke(["threads", *args])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"threads": []}
+    assert result.stderr == (
+        f"note: no threads under {top}; a saver's data is under "
+        f"{top}checkpoints/ (pass --s3-prefix {top}checkpoints/)\n"
+    )
+
+
+@pytest.mark.server
+def test_local_s3_script_starts_a_server_with_the_bucket() -> None:
+    port = str(closed_port())
+    script = Path(__file__).resolve().parent.parent / "scripts" / "local-s3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["LOCAL_S3_PORT"] = port
+    started = run_script(["bash", str(script)], env)
+    try:
+        assert started.returncode == 0, started.stderr
+        exports = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in started.stdout.splitlines()
+        )
+        assert exports["AWS_ENDPOINT_URL_S3"] == f"http://127.0.0.1:{port}"
+        listed = run_script(
+            [str(SCRIPT), "threads", "--s3-prefix", "s3://my-checkpoints-bucket/p/"],
+            {**env, **exports},
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout) == {"threads": []}
+        again = run_script(["bash", str(script)], env)  # the running one, reused
+        assert again.stdout == started.stdout
+    finally:
+        stopped = run_script(["bash", str(script), "stop"], env)
+    assert stopped.returncode == 0
+    assert "stopped the server" in stopped.stderr
+
+
 @pytest.mark.parametrize(
     "command",
     [["delete", "--thread-id", "t1"], ["prune", "--thread-id", "t1", "--all"]],
@@ -911,7 +1000,7 @@ def test_refusal_never_waits_on_an_open_pipe(threads_store: Store) -> None:
 def test_confirmation_on_a_terminal(
     threads_store: Store, monkeypatch: pytest.MonkeyPatch, answer: str
 ) -> None:
-    monkeypatch.setattr(cli_commands, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(cli_cleanup, "stdin_is_terminal", lambda: True)
     everything = threads_store.keys()
     result = invoke(
         ["prune", *threads_store.s3(), "--thread-id", "t1"], input=f"{answer}\n"
@@ -1050,10 +1139,10 @@ def test_missing_bucket_exits_3(moto: S3Endpoint) -> None:
 
 
 def test_usage_error_exits_4_in_one_line(cli_store: Store) -> None:
-    result = invoke(["dump", *cli_store.s3(), "--thread-id", "t"])
+    result = invoke(["dump", *cli_store.s3()])
     assert result.exit_code == 4
     assert result.stderr == (
-        "Error: Missing option '--checkpoint-ns'. (see 's3-checkpoint dump --help')\n"
+        "Error: Missing option '--thread-id'. (see 's3-checkpoint dump --help')\n"
     )
     assert (
         invoke(

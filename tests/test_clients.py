@@ -14,7 +14,11 @@ from botocore.config import Config
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 
-from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
+from langgraph_checkpoint_s3 import (
+    AsyncS3CheckpointSaver,
+    ConditionalWritesError,
+    S3CheckpointSaver,
+)
 from langgraph_checkpoint_s3.clients import DEFAULT_ATTEMPTS, client_settings
 from langgraph_checkpoint_s3.protocol import (
     Delete,
@@ -228,7 +232,8 @@ def test_conditional_conflict_409_is_retried(moto: S3Endpoint) -> None:
     with S3CheckpointSaver(new_bucket(moto), s3_client=client) as saver:
         with count_requests(client) as counts:
             saver.put(cfg(), empty_checkpoint(), {}, {})
-        assert counts["PutObject"] == 3  # two conflicts, then stored
+        # Two conflicts, then stored, then the saver's one check of the store.
+        assert counts["PutObject"] == 4
         assert saver.get_tuple(cfg()) is not None
 
 
@@ -275,3 +280,97 @@ async def test_async_client_retries_conditional_conflicts(moto: S3Endpoint) -> N
             **context,
         )
         assert all(delay is None for _, delay in last)
+
+
+def _drop_conditions(client: Any) -> list[str]:
+    """Make the client behave like a store (or proxy) that ignores
+    conditional writes: the headers never reach the server."""
+    dropped: list[str] = []
+
+    def drop(params: dict[str, Any], **_: Any) -> None:
+        for name in ("IfNoneMatch", "IfMatch"):
+            if params.pop(name, None) is not None:
+                dropped.append(name)
+
+    client.meta.events.register("provide-client-params.s3.PutObject", drop)
+    return dropped
+
+
+def test_sync_saver_refuses_a_store_that_ignores_conditional_writes(
+    endpoint: S3Endpoint,
+) -> None:
+    client = endpoint.boto3_client()
+    dropped = _drop_conditions(client)
+    saver = S3CheckpointSaver(new_bucket(endpoint), s3_client=client)
+    with pytest.raises(ConditionalWritesError, match="ignores conditional writes"):
+        saver.put(cfg(), empty_checkpoint(), {"step": 0}, {})
+    assert dropped == ["IfNoneMatch", "IfNoneMatch"]  # the PUT and its check
+    with pytest.raises(ConditionalWritesError):
+        saver.put_writes(cfg("c1"), [("a", 1)], "task")
+
+
+def test_sync_saver_checks_an_honest_store_once(endpoint: S3Endpoint) -> None:
+    client = endpoint.boto3_client()
+    with (
+        S3CheckpointSaver(new_bucket(endpoint), s3_client=client) as saver,
+        count_requests(client) as counted,
+    ):
+        for step in range(3):
+            saver.put(cfg(), empty_checkpoint(), {"step": step}, {})
+    assert counted == {"PutObject": 4}
+
+
+async def test_async_saver_refuses_a_store_that_ignores_conditional_writes(
+    moto: S3Endpoint,
+) -> None:
+    bucket = new_bucket(moto)
+    async with session_for(moto).client("s3", endpoint_url=moto.url) as client:
+        _drop_conditions(client)
+        async with AsyncS3CheckpointSaver(bucket, s3_client=client) as saver:
+            with pytest.raises(ConditionalWritesError):
+                await saver.aput_writes(cfg("c1"), [("a", 1), ("b", 2)], "task")
+
+
+def test_without_conditional_writes_the_saver_runs_on_such_a_store(
+    moto: S3Endpoint,
+) -> None:
+    client = moto.boto3_client()
+    dropped = _drop_conditions(client)
+    saver = S3CheckpointSaver(
+        new_bucket(moto), s3_client=client, conditional_writes=False
+    )
+    stored = saver.put(cfg(), empty_checkpoint(), {"step": 0}, {})
+    saver.put_writes(stored, [("a", 1), ("b", 2)], "task")
+    found = saver.get_tuple(cfg())
+    assert found is not None and len(found.pending_writes or []) == 2
+    assert dropped == []  # nothing conditional was sent
+
+
+def test_the_cli_sends_the_expected_bucket_owner(
+    moto: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from langgraph_checkpoint_s3.cli import cli
+    from langgraph_checkpoint_s3.cli.connection import Connection
+
+    bucket = new_bucket(moto)
+    with S3CheckpointSaver(bucket, s3_client=moto.boto3_client()) as saver:
+        saver.put(cfg(), empty_checkpoint(), {}, {})
+    seen: list[str | None] = []
+    made = Connection.client
+
+    def recorded(self: Connection) -> Any:
+        client = made(self)
+        _record(client, seen)
+        return client
+
+    monkeypatch.setattr(Connection, "client", recorded)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto.url)
+    uri = f"s3://{bucket}/checkpoints/"
+    for command in (["threads"], ["list", "--thread-id", "t"]):
+        result = CliRunner().invoke(
+            cli, [*command, "--s3-prefix", uri, "--expected-bucket-owner", OWNER]
+        )
+        assert result.exit_code == 0, result.output
+    assert len(seen) >= 4 and set(seen) == {OWNER}

@@ -70,16 +70,24 @@ def test_write_round_trip_is_exact(
     thread: str, writes: list[tuple[str, Any]], task_id: str, task_path: str
 ) -> None:
     objects, overwrite = encode_writes(
-        serde,
-        config(thread, "", "c1"),
-        writes,
-        task_id,
-        task_path,
+        serde, config(thread, "", "c1"), writes, task_id, task_path, "token"
     )
     assert overwrite == all(channel == "__error__" for channel, _ in writes)
     decoded = [decode_write(serde, "k", body, ref) for ref, body in objects]
-    assert [(w.channel, w.value) for w in decoded] == writes
+    # Every regular write is kept at its position; of several writes to the
+    # special channel (one idx, -1) the last is kept, as InMemorySaver does.
+    errors = [w for w in writes if w[0] == "__error__"]
+    expected = {i: w for i, w in enumerate(writes) if w[0] != "__error__"}
+    expected.update({-1: errors[-1]} if errors else {})
+    assert {w.idx: (w.channel, w.value) for w in decoded} == expected
+    assert len(decoded) == len(expected)
     assert all(w.task_path == task_path and w.task_id == task_id for w in decoded)
+    assert all(
+        w.batch is not None
+        and w.batch.id == "token"
+        and w.batch.idx == sorted(expected)
+        for w in decoded
+    )
 
 
 def test_structural_fields_are_plain_json() -> None:
@@ -96,7 +104,7 @@ def test_structural_fields_are_plain_json() -> None:
     _, body = encode_checkpoint(serde, config("t"), cp, md)
     doc = json.loads(body)
     assert doc["format"] == "langgraph-checkpoint-s3/checkpoint"
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert doc["metadata"] == {
         "source": "loop",
         "step": 3,
@@ -173,7 +181,9 @@ def test_bad_objects_raise_naming_their_key(mutate: Any, reason: str) -> None:
 
 
 def test_write_at_wrong_key_is_refused() -> None:
-    objects, _ = encode_writes(serde, config("t", "", "c1"), [("a", 1)], "task", "")
+    objects, _ = encode_writes(
+        serde, config("t", "", "c1"), [("a", 1)], "task", "", "tok"
+    )
     ref, body = objects[0]
     moved = WriteRef(ref.checkpoint, ref.task_id, 7)
     with pytest.raises(CorruptObjectError, match="idx"):
@@ -241,8 +251,30 @@ def test_undecodable_write_value_names_key_and_channel(
     reader: Any, bad: dict[str, str] | None
 ) -> None:
     [(ref, body)], _ = encode_writes(
-        reader, config("t", parent="c"), [("ch", 1)], "tk", ""
+        reader, config("t", parent="c"), [("ch", 1)], "tk", "", "tok"
     )
     doc = {**json.loads(body), "value": _bad_value(reader, bad)}
     with pytest.raises(CorruptObjectError, match="w/key: write to channel 'ch'"):
         decode_write(reader, "w/key", json.dumps(doc).encode(), ref)
+
+
+@given(st.binary(max_size=300), st.text(max_size=8))
+def test_a_value_round_trips_in_whichever_form_is_shorter(
+    data: bytes, tag: str
+) -> None:
+    from langgraph_checkpoint_s3.envelopes import TypedValue
+
+    value = TypedValue.of((tag, data))
+    stored = value.model_dump_json()
+    back = TypedValue.model_validate_json(stored)
+    assert back.typed() == (tag, data)
+    other = TypedValue(type=tag, data=base64.b64encode(data).decode())
+    assert len(stored) <= len(other.model_dump_json())
+    assert ("text" in json.loads(stored)) != ("data" in json.loads(stored))
+
+
+def test_text_heavy_values_are_stored_as_text() -> None:
+    from langgraph_checkpoint_s3.envelopes import TypedValue
+
+    value = TypedValue.of(serde.dumps_typed({"note": "plain words " * 20}))
+    assert value.text is not None and "plain words" in value.text

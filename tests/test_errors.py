@@ -234,7 +234,9 @@ def test_throttling_is_retried_by_botocore(make_saver: SaverFactory) -> None:
     )
     with count_requests(saver.client) as counts:
         put_one(saver, "throttled")
-    assert counts["PutObject"] == 4  # two refused, then checkpoint and write
+    # Two refused, then the checkpoint, the saver's one check of the store,
+    # and the write.
+    assert counts["PutObject"] == 5
     assert saver.get_tuple(cfg("throttled")) is not None
 
 

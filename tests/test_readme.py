@@ -53,6 +53,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
 from langgraph_checkpoint_s3.cli import ExitCode
+from langgraph_checkpoint_s3.compression import decompress
 from langgraph_checkpoint_s3.keys import decode_component, encode_component
 from langgraph_checkpoint_s3.protocol import (
     Delete,
@@ -316,12 +317,16 @@ class Store:
         if self.seeded:
             return
         self.empty()
-        done = run_python(quick_start(), self.endpoint, Path(tempfile.gettempdir()))
+        # A directory of its own: runs of the suite side by side must not
+        # share (and delete) each other's script.
+        with tempfile.TemporaryDirectory() as cwd:
+            done = run_python(quick_start(), self.endpoint, Path(cwd))
         assert done.returncode == 0, done.stderr
         self.seeded = True
 
     def read(self, key: str) -> Any:
-        return json.loads(self.client.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        body = self.client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        return json.loads(decompress(key, body))
 
 
 @pytest.fixture(scope="module")
@@ -555,7 +560,7 @@ def test_encoding_table_matches_keys_module() -> None:
 
 def test_write_example_is_a_stored_write(seeded_store: Store) -> None:
     example = json.loads(the_block("write-example").text)
-    schema = json.loads((ROOT / "schemas" / "write.v1.json").read_text("utf-8"))
+    schema = json.loads((ROOT / "schemas" / "write.v2.json").read_text("utf-8"))
     Draft202012Validator(schema).validate(example)
     writes = [k for k in seeded_store.list_keys() if k.startswith(PREFIX + "writes/")]
     stored = [seeded_store.read(key) for key in writes]

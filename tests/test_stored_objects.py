@@ -41,8 +41,8 @@ def test_real_objects_validate_against_committed_schemas(
     approval_graph(saver).invoke({"messages": [("user", "hi")]}, thread("a"))
     nested_graph(saver).invoke({"log": []}, thread("user@example.com/n 1"))
     validators = {
-        "checkpoint": committed_validator("checkpoint.v1.json"),
-        "write": committed_validator("write.v1.json"),
+        "checkpoint": committed_validator("checkpoint.v2.json"),
+        "write": committed_validator("write.v2.json"),
     }
     objects = stored_objects(saver)
     kinds = {"checkpoint": 0, "write": 0}
@@ -55,7 +55,7 @@ def test_real_objects_validate_against_committed_schemas(
 
 
 def test_schema_rejects_what_the_models_reject() -> None:
-    validator = committed_validator("write.v1.json")
+    validator = committed_validator("write.v2.json")
     good = {
         "format": "langgraph-checkpoint-s3/write",
         "version": 1,
@@ -68,9 +68,14 @@ def test_schema_rejects_what_the_models_reject() -> None:
         "channel": "x",
         "value": {"type": "msgpack", "data": "kQ=="},
     }
+    batch = {"id": "1f0", "idx": [0, 1]}
     validator.validate(good)
+    validator.validate({**good, "version": 2, "batch": batch})
     for bad in (
         {**good, "version": 2},
+        {**good, "version": 3, "batch": batch},
+        {**good, "batch": batch},
+        {**good, "version": 2, "batch": {"id": "1f0", "idx": []}},
         {**good, "format": "other"},
         {**good, "extra": 1},
         {**good, "value": {"type": "msgpack", "data": "not base64!"}},

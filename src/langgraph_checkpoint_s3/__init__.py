@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .aio import AsyncS3CheckpointSaver
-    from .envelopes import CheckpointEnvelope, TypedValue, WriteEnvelope
+    from .envelopes import CheckpointEnvelope, TypedValue, WriteBatch, WriteEnvelope
     from .errors import (
         BucketNotFoundError,
         CheckpointConflictError,
+        ConditionalWritesError,
         CorruptObjectError,
         CredentialsError,
         DeleteFailedError,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
         S3CheckpointError,
     )
     from .protocol import RequestOptions
+    from .retention import Expiry, IdleThread
     from .saver import S3CheckpointSaver
 
 _HOMES = {
@@ -29,14 +31,18 @@ _HOMES = {
     "BucketNotFoundError": "errors",
     "CheckpointConflictError": "errors",
     "CheckpointEnvelope": "envelopes",
+    "ConditionalWritesError": "errors",
     "CorruptObjectError": "errors",
     "CredentialsError": "errors",
     "DeleteFailedError": "errors",
+    "Expiry": "retention",
+    "IdleThread": "retention",
     "S3AccessError": "errors",
     "S3CheckpointError": "errors",
     "RequestOptions": "protocol",
     "S3CheckpointSaver": "saver",
     "TypedValue": "envelopes",
+    "WriteBatch": "envelopes",
     "WriteEnvelope": "envelopes",
 }
 
@@ -45,14 +51,18 @@ __all__ = [
     "BucketNotFoundError",
     "CheckpointConflictError",
     "CheckpointEnvelope",
+    "ConditionalWritesError",
     "CorruptObjectError",
     "CredentialsError",
     "DeleteFailedError",
+    "Expiry",
+    "IdleThread",
     "RequestOptions",
     "S3AccessError",
     "S3CheckpointError",
     "S3CheckpointSaver",
     "TypedValue",
+    "WriteBatch",
     "WriteEnvelope",
 ]
 

@@ -46,6 +46,12 @@ class AsyncS3CheckpointSaver(PlanSaver):
             the saver's (retries, timeouts, pool size).
         request_options: What every request carries: server-side encryption
             and storage class of written objects, the expected bucket owner.
+        conditional_writes: True (default): writes that must not replace
+            what is stored carry ``If-None-Match`` / ``If-Match``, and the
+            first one is checked once to be honoured (ConditionalWritesError
+            when the store ignores them). False: for stores without
+            conditional writes; racing writers may then replace each other's
+            objects (see the README, Consistency and safety).
         **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
 
     The sync methods work from threads other than the saver's event loop (a
@@ -64,10 +70,15 @@ class AsyncS3CheckpointSaver(PlanSaver):
         s3_client: S3Client | None = None,
         client_config: AioConfig | None = None,
         request_options: RequestOptions | None = None,
+        conditional_writes: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            bucket_name, prefix=prefix, request_options=request_options, **kwargs
+            bucket_name,
+            prefix=prefix,
+            request_options=request_options,
+            conditional_writes=conditional_writes,
+            **kwargs,
         )
         self.session = session or aioboto3.Session()
         self.endpoint_url = endpoint_url

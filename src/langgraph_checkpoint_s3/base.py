@@ -9,6 +9,7 @@ loop from another thread). Everything else is here, one line per method.
 from __future__ import annotations
 
 import builtins
+import datetime
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -22,10 +23,11 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
 )
 
-from . import plans
+from . import plans, retention
 from .configs import next_version
 from .keys import Layout
 from .protocol import Plan, RequestOptions
+from .security import warn_if_permissive
 
 __all__ = ["PlanSaver"]
 
@@ -42,12 +44,16 @@ class PlanSaver(BaseCheckpointSaver[str]):
         *,
         prefix: str,
         request_options: RequestOptions | None,
+        conditional_writes: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.bucket_name = bucket_name
         self.layout = Layout(prefix)
+        warn_if_permissive(self.serde, f"s3://{bucket_name}/{self.layout.prefix}")
         self.request_options = request_options or RequestOptions()
+        self.conditional_writes = conditional_writes
+        self._conditions = plans.ConditionalWrites(enabled=conditional_writes)
 
     def run(self, plan: Plan[_T]) -> _T:
         """Run a plan to its answer, blocking."""
@@ -61,7 +67,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
     def store(self) -> plans.Store:
         """The layout and serializer the plans use (``with_allowlist`` copies
         the saver with another serde, so this is read on every call)."""
-        return plans.Store(self.layout, self.serde)
+        return plans.Store(self.layout, self.serde, self._conditions)
 
     # -- sync API -------------------------------------------------------------
 
@@ -115,7 +121,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         """Copy every checkpoint and write of a thread to another thread, in
         every namespace, parent chain intact. A missing source is a no-op;
         objects the target already has are kept (first wins)."""
-        self.run(plans.copy_thread(self.layout, source_thread_id, target_thread_id))
+        self.run(plans.copy_thread(self.store, source_thread_id, target_thread_id))
 
     def prune(
         self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
@@ -185,7 +191,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Async ``copy_thread``."""
-        plan = plans.copy_thread(self.layout, source_thread_id, target_thread_id)
+        plan = plans.copy_thread(self.store, source_thread_id, target_thread_id)
         await self.arun(plan)
 
     async def aprune(
@@ -217,3 +223,49 @@ class PlanSaver(BaseCheckpointSaver[str]):
         self, config: RunnableConfig, channels: Sequence[str]
     ) -> Plan[dict[str, DeltaChannelHistory]]:
         return plans.get_delta_channel_history(self.store, config, channels)
+
+    # -- bounded storage (plans of :mod:`.retention`) -------------------------
+
+    def expire_idle(
+        self,
+        idle: datetime.timedelta,
+        *,
+        dry_run: bool = False,
+        now: datetime.datetime | None = None,
+    ) -> retention.Expiry:
+        """Delete, whole, every thread not written for ``idle``: its newest
+        checkpoint or write (LIST's LastModified, no GET) is older than ``now``
+        (default: the clock, UTC) minus ``idle``. Each idle thread is listed
+        again right before deletion and kept when written since. Returns what
+        went (with ``dry_run``: what would go, nothing deleted)."""
+        return self.run(self._expiry(idle, now, dry_run))
+
+    async def aexpire_idle(
+        self,
+        idle: datetime.timedelta,
+        *,
+        dry_run: bool = False,
+        now: datetime.datetime | None = None,
+    ) -> retention.Expiry:
+        """Async ``expire_idle``."""
+        return await self.arun(self._expiry(idle, now, dry_run))
+
+    def prune_keep_last(self, thread_ids: Sequence[str], keep: int) -> None:
+        """Keep the newest ``keep`` checkpoints of each namespace of each thread,
+        with their pending writes and the DeltaChannel ancestors they are
+        rebuilt from; delete the rest. Every kept checkpoint reads back as
+        before."""
+        self.run(retention.prune_keep_last(self.store, thread_ids, keep))
+
+    async def aprune_keep_last(self, thread_ids: Sequence[str], keep: int) -> None:
+        """Async ``prune_keep_last``."""
+        await self.arun(retention.prune_keep_last(self.store, thread_ids, keep))
+
+    def _expiry(
+        self,
+        idle: datetime.timedelta,
+        now: datetime.datetime | None,
+        dry_run: bool,
+    ) -> Plan[retention.Expiry]:
+        before = retention.cutoff(idle, now)
+        return retention.expire_idle(self.layout, before, dry_run=dry_run)

@@ -32,6 +32,7 @@ from .envelopes import (
     CheckpointBody,
     CheckpointEnvelope,
     TypedValue,
+    WriteBatch,
     WriteEnvelope,
 )
 from .errors import CorruptObjectError
@@ -40,6 +41,7 @@ from .keys import CheckpointRef, Layout, WriteRef
 __all__ = [
     "StoredCheckpoint",
     "StoredWrite",
+    "batch_of",
     "decode_checkpoint",
     "decode_write",
     "encode_checkpoint",
@@ -55,6 +57,7 @@ _CHECKPOINT_KEYS = frozenset(
     {"v", "id", "ts", "channel_values", "channel_versions", "versions_seen"}
 )
 _FORMATS = {CheckpointEnvelope: CHECKPOINT_FORMAT, WriteEnvelope: WRITE_FORMAT}
+_VERSIONS = {CheckpointEnvelope: (1, 2), WriteEnvelope: (1, 2)}
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class StoredWrite:
     idx: int
     channel: str
     value: Any
+    batch: WriteBatch | None = None
 
     def sort_key(self) -> tuple[str, str, int]:
         """LangGraph's order of pending writes: task path, task id, index."""
@@ -165,7 +169,7 @@ def _why_invalid(model: type[BaseModel], body: bytes, exc: ValidationError) -> s
     if not isinstance(doc, dict) or doc.get("format") != expected:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         return f"not a {expected} object (format={found!r})"
-    if doc.get("version") != 1:
+    if doc.get("version") not in _VERSIONS[model]:
         return f"unsupported {expected} version {doc.get('version')!r}"
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
@@ -226,7 +230,7 @@ def encode_checkpoint(
     )
     envelope = CheckpointEnvelope(
         format=CHECKPOINT_FORMAT,
-        version=1,
+        version=2,
         thread_id=ref.thread_id,
         checkpoint_ns=ref.checkpoint_ns,
         checkpoint_id=ref.checkpoint_id,
@@ -292,22 +296,29 @@ def encode_writes(
     writes: Sequence[tuple[str, Any]],
     task_id: str,
     task_path: str,
+    token: str,
 ) -> tuple[list[tuple[WriteRef, bytes]], bool]:
     """The objects ``put_writes`` stores, and whether they overwrite.
 
     A batch made only of special channels (errors, interrupts, ...) replaces
     what is stored; any other batch is insert-if-absent, so the first wins.
+    Every object carries the call's ``token`` and the idx of all its writes,
+    so readers can tell a whole batch from part of one. Two writes to one
+    special channel share an idx; the last one is kept, as LangGraph's
+    InMemorySaver keeps it.
     """
     selector = CheckpointSelector.of(config)
     if selector.checkpoint_id is None:
         raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
     ref = selector.at(selector.checkpoint_id)
+    indexed = {WRITES_IDX_MAP.get(ch, i): (ch, v) for i, (ch, v) in enumerate(writes)}
+    batch = WriteBatch(id=token, idx=sorted(indexed)) if indexed else None
     objects = []
-    for i, (channel, value) in enumerate(writes):
-        write = WriteRef(ref, task_id, WRITES_IDX_MAP.get(channel, i))
+    for idx, (channel, value) in indexed.items():
+        write = WriteRef(ref, task_id, idx)
         envelope = WriteEnvelope(
             format=WRITE_FORMAT,
-            version=1,
+            version=2,
             thread_id=ref.thread_id,
             checkpoint_ns=ref.checkpoint_ns,
             checkpoint_id=ref.checkpoint_id,
@@ -316,6 +327,7 @@ def encode_writes(
             idx=write.idx,
             channel=channel,
             value=_typed(serde, value),
+            batch=batch,
         )
         objects.append((write, _dump(envelope)))
     overwrite = all(channel in WRITES_IDX_MAP for channel, _ in writes)
@@ -334,7 +346,16 @@ def decode_write(
         env.idx,
         env.channel,
         _loads(serde, key, f"write to channel {env.channel!r}", env.value),
+        env.batch,
     )
+
+
+def batch_of(key: str, body: bytes, ref: WriteRef) -> WriteBatch | None:
+    """The batch a write object belongs to (None for a version 1 write), read
+    from the envelope alone: no value goes through the serde."""
+    env = _load_envelope(WriteEnvelope, key, body)
+    _check_place(key, env, ref)
+    return env.batch
 
 
 def to_tuple(

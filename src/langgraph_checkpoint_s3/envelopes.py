@@ -15,7 +15,16 @@ import json
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -26,6 +35,7 @@ __all__ = [
     "CheckpointBody",
     "CheckpointEnvelope",
     "TypedValue",
+    "WriteBatch",
     "WriteEnvelope",
     "envelope_schemas",
     "write_schemas",
@@ -34,10 +44,10 @@ __all__ = [
 SCHEMA_BASE_URI = "urn:langgraph-checkpoint-s3:schemas:"
 CHECKPOINT_FORMAT: Final = "langgraph-checkpoint-s3/checkpoint"
 WRITE_FORMAT: Final = "langgraph-checkpoint-s3/write"
-CHECKPOINT_SCHEMA = "checkpoint.v1.json"
-"""File name of the checkpoint envelope's committed schema."""
-WRITE_SCHEMA = "write.v1.json"
-"""File name of the write envelope's committed schema."""
+CHECKPOINT_SCHEMA = "checkpoint.v2.json"
+"""File name of the checkpoint envelope's committed schema (versions 1 and 2)."""
+WRITE_SCHEMA = "write.v2.json"
+"""File name of the write envelope's committed schema (versions 1 and 2)."""
 
 Version = str | int | float
 """A channel version: LangGraph allows any of the three."""
@@ -47,30 +57,70 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _as_text(data: bytes) -> str | None:
+    """``data`` as Latin-1 text (one character per byte), when that is no
+    longer in JSON than base64: a serializer's output for text-heavy state is
+    mostly ASCII, which then stays readable and compresses far better (base64
+    hides the text's repeats from gzip behind a 3-byte alignment)."""
+    text = data.decode("latin-1")
+    quoted = len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
+    return text if quoted <= 4 * ((len(data) + 2) // 3) else None
+
+
 class TypedValue(_Model):
-    """A value encoded by the saver's serializer (``serde.dumps_typed``)."""
+    """A value encoded by the saver's serializer (``serde.dumps_typed``): its
+    bytes as ``text`` (Latin-1, when that is shorter) or as base64 ``data``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["data"]}, {"required": ["text"]}]}
+    )
 
     type: str = Field(description="Serializer tag, stored verbatim (e.g. msgpack).")
-    data: str = Field(
+    data: str | None = Field(
+        default=None,
         description="The serialized bytes, base64 (RFC 4648, with padding).",
         pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+    )
+    text: str | None = Field(
+        default=None,
+        description="The serialized bytes as text: each character, U+0000 to "
+        "U+00FF, is one byte (Latin-1). Written instead of data when shorter.",
+        pattern=r"^[\u0000-\u00ff]*$",
     )
 
     @classmethod
     def of(cls, typed: tuple[str, bytes]) -> TypedValue:
-        return cls(type=typed[0], data=base64.b64encode(typed[1]).decode("ascii"))
+        tag, data = typed
+        if (text := _as_text(data)) is not None:
+            return cls(type=tag, text=text)
+        return cls(type=tag, data=base64.b64encode(data).decode("ascii"))
 
     def typed(self) -> tuple[str, bytes]:
-        return self.type, base64.b64decode(self.data, validate=True)
+        if self.text is not None:
+            return self.type, self.text.encode("latin-1")
+        return self.type, base64.b64decode(self.data or "", validate=True)
 
     @field_validator("data")
     @classmethod
-    def _decodable(cls, data: str) -> str:
+    def _decodable(cls, data: str | None) -> str | None:
+        if data is None:
+            return None
         try:
             base64.b64decode(data, validate=True)
         except binascii.Error as exc:
             raise ValueError(f"data is not base64: {exc}") from None
         return data
+
+    @model_serializer(mode="wrap")
+    def _without_the_other_form(self, handler: SerializerFunctionWrapHandler) -> Any:
+        dumped = handler(self)
+        return {k: v for k, v in dumped.items() if v is not None}
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TypedValue:
+        if (self.data is None) == (self.text is None):
+            raise ValueError("a value has either data (base64) or text, not both")
+        return self
 
 
 class CheckpointBody(_Model):
@@ -90,7 +140,10 @@ class CheckpointBody(_Model):
 
 
 class CheckpointEnvelope(_Model):
-    """One stored checkpoint: ``checkpoints/{thread}/{ns}/{id}.json``."""
+    """One stored checkpoint: ``checkpoints/{thread}/{ns}/{id}.json``.
+
+    Version 2 may store values as ``text``; version 1 objects read as before.
+    """
 
     model_config = ConfigDict(
         title="langgraph-checkpoint-s3 checkpoint",
@@ -98,7 +151,7 @@ class CheckpointEnvelope(_Model):
     )
 
     format: Literal["langgraph-checkpoint-s3/checkpoint"]
-    version: Literal[1]
+    version: Literal[1, 2]
     thread_id: str
     checkpoint_ns: str
     checkpoint_id: str
@@ -114,16 +167,42 @@ class CheckpointEnvelope(_Model):
     )
 
 
+class WriteBatch(_Model):
+    """The ``put_writes`` call a write belongs to. Readers take a write only
+    when every write of its call is stored with the same ``id``, so a batch
+    is read whole or not at all."""
+
+    id: str = Field(
+        description="Token of one put_writes call (time-ordered: a later call's "
+        "token sorts higher); every write of the call carries it."
+    )
+    idx: list[int] = Field(
+        description="The idx of every write of the call, ascending.", min_length=1
+    )
+
+
 class WriteEnvelope(_Model):
-    """One pending write: ``writes/{thread}/{ns}/{id}/{task_id}_{idx}.json``."""
+    """One pending write: ``writes/{thread}/{ns}/{id}/{task_id}_{idx}.json``.
+
+    Version 2 adds ``batch``; version 1 objects (no batch) are read as before.
+    """
 
     model_config = ConfigDict(
         title="langgraph-checkpoint-s3 write",
-        json_schema_extra={"$id": SCHEMA_BASE_URI + WRITE_SCHEMA},
+        json_schema_extra={
+            "$id": SCHEMA_BASE_URI + WRITE_SCHEMA,
+            # What the model's validator enforces, for readers of the schema.
+            "if": {"properties": {"version": {"const": 2}}},
+            "then": {
+                "required": ["batch"],
+                "properties": {"batch": {"type": "object"}},
+            },
+            "else": {"properties": {"batch": {"type": "null"}}},
+        },
     )
 
     format: Literal["langgraph-checkpoint-s3/write"]
-    version: Literal[1]
+    version: Literal[1, 2]
     thread_id: str
     checkpoint_ns: str
     checkpoint_id: str
@@ -132,6 +211,17 @@ class WriteEnvelope(_Model):
     idx: int
     channel: str
     value: TypedValue
+    batch: WriteBatch | None = Field(
+        default=None, description="The call this write belongs to (version 2)."
+    )
+
+    @model_validator(mode="after")
+    def _batch_by_version(self) -> WriteEnvelope:
+        if (self.version == 2) != (self.batch is not None):
+            raise ValueError("version 2 writes carry a batch, version 1 writes none")
+        if self.batch is not None and self.idx not in self.batch.idx:
+            raise ValueError(f"idx {self.idx} is not in its batch {self.batch.idx}")
+        return self
 
 
 _ENVELOPES: dict[str, type[BaseModel]] = {

@@ -18,6 +18,7 @@ from botocore.exceptions import (
 __all__ = [
     "BucketNotFoundError",
     "CheckpointConflictError",
+    "ConditionalWritesError",
     "CorruptObjectError",
     "CredentialsError",
     "DeleteFailedError",
@@ -65,7 +66,13 @@ class CorruptObjectError(S3CheckpointError, ValueError):
 
 
 class CheckpointConflictError(S3CheckpointError):
-    """A checkpoint id was stored already, with different content."""
+    """A checkpoint id was stored already, with different content; or a task's
+    writes could not be stored whole because other callers kept replacing them."""
+
+
+class ConditionalWritesError(S3CheckpointError):
+    """The store ignores conditional writes (``If-None-Match``): a PUT of a key
+    known to exist succeeded. See the savers' ``conditional_writes`` option."""
 
 
 class DeleteFailedError(S3CheckpointError):

@@ -12,7 +12,10 @@ which is injective and reversible, and leaves ordinary ids (uuids, ``a:1|b:2``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+
+from .recency import RecentReads
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -48,6 +51,11 @@ def _must_escape(ch: str) -> bool:
     )
 
 
+# The characters _must_escape names, for a fast test of a whole id: most ids
+# (uuid6 checkpoint ids, task ids) have none and are used as they are.
+_ESCAPED = re.compile("[%/\\\\\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
 def _escape(ch: str) -> str:
     return "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
 
@@ -64,6 +72,8 @@ def encode_component(value: str) -> str:
         return "%5F" + value[1:]
     if value in (".", ".."):
         return "%2E" * len(value)
+    if _ESCAPED.search(value) is None:
+        return value
     return "".join(_escape(ch) if _must_escape(ch) else ch for ch in value)
 
 
@@ -119,9 +129,17 @@ class WriteRef:
 
 @dataclass(frozen=True)
 class Layout:
-    """Builds and parses the keys under one prefix."""
+    """Builds and parses the keys under one prefix.
+
+    ``recent`` is what the saver owning this layout remembered from its last
+    reads, to spend less on the next ones (see :class:`.recency.RecentReads`);
+    it takes no part in comparisons.
+    """
 
     prefix: str = "checkpoints/"
+    recent: RecentReads = field(
+        default_factory=RecentReads, compare=False, hash=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.prefix and not self.prefix.endswith("/"):

@@ -10,8 +10,8 @@ run the same plan, and every rule here is written once.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -23,9 +23,11 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from .batches import OLD, Held, new_token, settle, whole
 from .codec import (
     StoredCheckpoint,
     StoredWrite,
+    batch_of,
     decode_checkpoint,
     decode_write,
     encode_checkpoint,
@@ -36,8 +38,13 @@ from .codec import (
 )
 from .configs import CheckpointSelector, config_of
 from .delta import DeltaWalk, Loaded, delta_channels, delta_history
-from .errors import CheckpointConflictError, DeleteFailedError, S3AccessError
-from .keys import CheckpointRef, Layout, WriteRef
+from .errors import (
+    CheckpointConflictError,
+    ConditionalWritesError,
+    DeleteFailedError,
+    S3AccessError,
+)
+from .keys import CheckpointRef, Layout, WriteRef, encode_component
 from .protocol import (
     Get,
     HeadBucket,
@@ -46,15 +53,27 @@ from .protocol import (
     Plan,
     Put,
     Request,
+    Tagged,
     batches_of,
     is_bare_refusal,
+)
+from .recency import (
+    BUCKET_DELIMITER,
+    Region,
+    anchor,
+    ascending,
+    may_hold,
+    newest_ids,
+    now_prefix,
+    refused,
+    regions_after,
+    spread,
 )
 from .selection import (
     ListQuery,
     checkpoint_refs,
     keys_not_owned_by,
     keys_owned_by,
-    newest,
     newest_per_namespace,
     writes_by_checkpoint,
     writes_listings,
@@ -62,6 +81,7 @@ from .selection import (
 
 __all__ = [
     "PRUNE_STRATEGIES",
+    "ConditionalWrites",
     "Store",
     "check_bucket",
     "concurrently",
@@ -90,12 +110,30 @@ WriteKey = tuple[str, WriteRef]
 """A write object's key, and the write it names."""
 
 
+@dataclass
+class ConditionalWrites:
+    """Whether a saver sends conditional writes, and whether its store has
+    been seen to honour them. A saver checks once: the first conditional PUT
+    that stores is sent again, and must now find the key taken."""
+
+    enabled: bool = True
+    verified: bool = False
+
+
 @dataclass(frozen=True)
 class Store:
-    """Where and how a saver stores: its key layout and its serializer."""
+    """Where and how a saver stores: its key layout, its serializer, and what
+    it knows of the store's conditional writes (shared by a saver's copies)."""
 
     layout: Layout
     serde: SerializerProtocol
+    conditions: ConditionalWrites = field(
+        default_factory=lambda: ConditionalWrites(verified=True)
+    )
+
+    def put(self, key: str, body: bytes, *, if_absent: bool) -> Put:
+        """A PUT, conditional only when the saver sends conditional writes."""
+        return Put(key, body, if_absent=if_absent and self.conditions.enabled)
 
 
 # -- building blocks ------------------------------------------------------------
@@ -250,7 +288,7 @@ def _attach_writes(
     for (key, ref), body in zip(writes, bodies, strict=True):
         if body is not None:
             by_ref[ref.checkpoint].append(decode_write(store.serde, key, body, ref))
-    return [(s, by_ref[s.ref]) for s in stored]
+    return [(s, whole(by_ref[s.ref])) for s in stored]
 
 
 def _checkpoints_with_writes(
@@ -273,6 +311,119 @@ def _checkpoints_with_writes(
     return (yield from _attach_writes(store, stored, writes))
 
 
+def _rest_of(prefix: str, token: str | None) -> Plan[list[str]]:
+    """The keys of the remaining pages of a listing, from its continuation
+    token (no StartAfter: what every store accepts)."""
+    keys: list[str] = []
+    while token is not None:
+        (page,) = yield from perform([List(prefix, continuation=token)])
+        keys += [obj.key for obj in page.objects]
+        token = page.continuation
+    return keys
+
+
+def _buckets(
+    prefix: str, after: str | None
+) -> Plan[tuple[list[str], list[str]] | None]:
+    """The keys and common prefixes of a listing after ``after`` rolled up at
+    ``-`` (see :mod:`.recency`). None when the store refuses it (S3 Express
+    One Zone) or its pages stop advancing (SeaweedFS can repeat a page for a
+    delimiter other than ``/``)."""
+    keys: list[str] = []
+    folders: list[str] = []
+    seen: set[str] = set()
+    token: str | None = None
+    while True:
+        request = List(prefix, after, token, BUCKET_DELIMITER)
+        try:
+            (page,) = yield from perform([request])
+        except S3AccessError as exc:
+            if refused(exc.code):
+                return None
+            raise
+        new_keys = [o.key for o in page.objects if o.key not in seen]
+        new_folders = [f for f in page.prefixes if f not in seen]
+        if token is not None and not new_keys and not new_folders:
+            return None
+        seen.update(new_keys, new_folders)
+        keys += new_keys
+        folders += new_folders
+        if page.continuation is None:
+            return keys, folders
+        token = page.continuation
+
+
+_ROLLED_UP_COUNT = 100
+"""Past this many newest checkpoints wanted, the pages are read in order: the
+buckets holding them would cost as many LISTs."""
+
+
+def _newest(
+    store: Store, thread_id: str, checkpoint_ns: str, count: int, below: str | None
+) -> Plan[list[CheckpointRef]]:
+    """The ``count`` newest checkpoints of one namespace (ids below ``below``),
+    newest first, exact for every id (see :mod:`.recency`): 1 LIST for up to
+    1,000 checkpoints. Past that, pages are read in order while they are dense
+    (a few 27-second buckets each: reading on costs no more); past the first
+    spread page, the keys are rolled up into buckets from an anchor toward the
+    guess (the current time, or ``below``), or from that page if the anchor's
+    block holds fewer than ``count``, and only the newest buckets are read."""
+    layout = store.layout
+    prefix = layout.namespace_checkpoints_prefix(thread_id, checkpoint_ns)
+    refs: set[CheckpointRef] = set()
+
+    def learn(keys: Iterable[str]) -> None:
+        refs.update(r for key in keys if (r := layout.parse_checkpoint_key(key)))
+
+    token: str | None = None
+    while True:
+        (page,) = yield from perform([List(prefix, continuation=token)])
+        keys = [obj.key for obj in page.objects]
+        learn(keys)
+        if page.continuation is None:
+            return newest_ids(refs, count, below)
+        token = page.continuation
+        if not ascending(keys):  # a store that lists in no order: read it all
+            learn((yield from _rest_of(prefix, token)))
+            return newest_ids(refs, count, below)
+        if spread(prefix, keys) and count <= _ROLLED_UP_COUNT:
+            break
+    last = keys[-1]
+    guess = encode_component(below) if below is not None else now_prefix()
+    cut = anchor(last[len(prefix) :], guess)
+    read: set[Region] = set()
+    for start, floor in ((prefix + cut, cut), (last, None)) if cut else ((last, None),):
+        rolled = yield from _buckets(prefix, start)
+        if rolled is None:  # refused, or SeaweedFS looping: read on in order
+            learn((yield from _rest_of(prefix, token)))
+            return newest_ids(refs, count, below)
+        keys, folders = rolled
+        learn(keys)
+        unread = [r for r in regions_after(prefix, start, folders) if r not in read]
+        # Buckets listed one a round (the k newest are mostly in one or two),
+        # then side by side, doubling: a few rounds for any k.
+        widths = itertools.chain((1, 1), (2**i for i in itertools.count(1)))
+        while True:
+            best = newest_ids(refs, count, below)
+            worst = best[-1].checkpoint_id if len(best) == count else None
+            wanted = [r for r in unread if may_hold(r.id_prefix, worst, below)]
+            if not wanted:
+                break
+            wanted.sort(key=lambda r: r.id_prefix, reverse=True)
+            batch = wanted[: next(widths)]
+            listed = yield from concurrently(
+                *(list_keys(r.prefix, r.start_after) for r in batch)
+            )
+            learn(itertools.chain(*listed))
+            unread = [r for r in unread if r not in batch]
+            read.update(batch)
+        if floor is None or (
+            len(best) == count and all(r.checkpoint_id >= floor for r in best)
+        ):
+            return best
+    return newest_ids(refs, count, below)
+
+
 def get_tuple(store: Store, config: RunnableConfig) -> Plan[CheckpointTuple | None]:
     """``get_tuple``: the checkpoint the config names, or the newest of its
     namespace, with its pending writes."""
@@ -280,15 +431,18 @@ def get_tuple(store: Store, config: RunnableConfig) -> Plan[CheckpointTuple | No
     if selector.checkpoint_id is not None:
         ref: CheckpointRef | None = selector.at(selector.checkpoint_id)
     else:
-        prefix = store.layout.namespace_checkpoints_prefix(
-            selector.thread_id, selector.checkpoint_ns
+        found_refs = yield from _newest(
+            store, selector.thread_id, selector.checkpoint_ns, 1, None
         )
-        keys = yield from list_keys(prefix)
-        ref = newest(r for k in keys if (r := store.layout.parse_checkpoint_key(k)))
+        ref = found_refs[0] if found_refs else None
     if ref is None:
         return None
     found = yield from _checkpoints_with_writes(store, [ref])
-    return to_tuple(*found[0]) if found else None
+    if not found:
+        return None
+    stored = found[0][0]
+    store.layout.recent.saw_checkpoint(stored.ref, stored.parent_id, stored.metadata)
+    return to_tuple(*found[0])
 
 
 def list_checkpoints(
@@ -299,8 +453,22 @@ def list_checkpoints(
     before: RunnableConfig | None = None,
     limit: int | None = None,
 ) -> Plan[list[CheckpointTuple]]:
-    """``list``: checkpoints newest first, the filter applied before the limit."""
+    """``list``: checkpoints newest first, the filter applied before the limit.
+    The newest ``limit`` of one namespace are found without listing it whole."""
     query = ListQuery.of(config, filter=filter, before=before, limit=limit)
+    if (
+        query.limit is not None
+        and query.limit > 0
+        and query.thread_id is not None
+        and query.checkpoint_ns is not None
+        and query.checkpoint_id is None
+        and not query.filter
+    ):
+        refs = yield from _newest(
+            store, query.thread_id, query.checkpoint_ns, query.limit, query.before
+        )
+        loaded = yield from _checkpoints_with_writes(store, refs, query)
+        return [to_tuple(stored, writes) for stored, writes in loaded]
     keys = yield from list_keys(query.prefix(store.layout))
     found: list[CheckpointTuple] = []
     for batch in query.batches(query.candidates(store.layout, keys)):
@@ -324,7 +492,9 @@ def put(
     same bytes (a retried request), a conflict when it holds others."""
     ref, body = encode_checkpoint(store.serde, config, checkpoint, metadata)
     key = store.layout.checkpoint_key(ref)
-    (stored,) = yield from perform([Put(key, body, if_absent=True)])
+    request = store.put(key, body, if_absent=True)
+    (stored,) = yield from perform([request])
+    yield from _check_conditions(store, [request], [stored])
     if not stored:
         (existing,) = yield from fetch_objects([key])
         if existing != body:
@@ -344,12 +514,131 @@ def put_writes(
     task_id: str,
     task_path: str = "",
 ) -> Plan[None]:
-    """``put_writes``: one PUT per write, in one round."""
-    objects, overwrite = encode_writes(store.serde, config, writes, task_id, task_path)
-    yield from perform(
-        Put(store.layout.write_key(ref), body, if_absent=not overwrite)
+    """``put_writes``: one PUT per write, in one round. A batch that met
+    another caller's writes of the same task is settled (see :mod:`.batches`)
+    so that exactly one caller's batch is stored whole."""
+
+    def encode(token: str) -> tuple[list[tuple[WriteRef, bytes]], bool]:
+        return encode_writes(store.serde, config, writes, task_id, task_path, token)
+
+    token = new_token()
+    objects, overwrite = encode(token)
+    # A lone write is whole by itself: an overwrite of one key needs no
+    # condition. Every other batch goes in only where nothing is stored yet,
+    # and is settled against whatever it met.
+    alone = overwrite and len(objects) == 1
+    requests = [
+        store.put(store.layout.write_key(ref), body, if_absent=not alone)
         for ref, body in objects
+    ]
+    stored = yield from perform(requests)
+    yield from _check_conditions(store, requests, stored)
+    if alone or all(stored) or not store.conditions.enabled:
+        return
+    yield from _settle_writes(store, encode, token, objects, overwrite=overwrite)
+
+
+def _check_conditions(
+    store: Store, requests: Sequence[Put], stored: Sequence[bool]
+) -> Plan[None]:
+    """Once per saver, send again a conditional PUT that stored: a store that
+    honours ``If-None-Match`` now finds the key taken."""
+    conditions = store.conditions
+    if conditions.verified or not conditions.enabled:
+        return
+    done = [r for r, ok in zip(requests, stored, strict=True) if ok and r.if_absent]
+    if not done:
+        return
+    (again,) = yield from perform(done[:1])
+    if again:
+        raise ConditionalWritesError(
+            f"{done[0].key}: the store accepted If-None-Match: * for a key that "
+            "exists, so it ignores conditional writes; first-wins writes and "
+            "checkpoints that are never replaced cannot be kept there. Use a "
+            "store that supports them, or pass conditional_writes=False to run "
+            "without (see the README, Consistency and safety)",
+            operation="PutObject",
+            key=done[0].key,
+        )
+    conditions.verified = True
+
+
+_SETTLE_ATTEMPTS = 8
+
+
+def _settle_writes(
+    store: Store,
+    encode: Callable[[str], tuple[list[tuple[WriteRef, bytes]], bool]],
+    token: str,
+    objects: Sequence[tuple[WriteRef, bytes]],
+    *,
+    overwrite: bool,
+) -> Plan[None]:
+    """Read the task's keys back (the leader last) and replace, each only if
+    unchanged since read, until one caller's batch is whole."""
+    first = objects[0][0]
+    bodies = {ref.idx: body for ref, body in objects}
+    ours = frozenset(bodies)
+    leader = min(ours)
+    scope = set(ours)
+
+    keys: dict[int, str] = {}
+
+    def key(idx: int) -> str:
+        if idx not in keys:
+            ref = WriteRef(first.checkpoint, first.task_id, idx)
+            keys[idx] = store.layout.write_key(ref)
+        return keys[idx]
+
+    def read(order: Sequence[int]) -> Plan[dict[int, Held]]:
+        found = yield from perform(Get(key(i), tagged=True) for i in order)
+        return {
+            i: _held(key(i), WriteRef(first.checkpoint, first.task_id, i), tagged)
+            for i, tagged in zip(order, found, strict=True)
+        }
+
+    for _ in range(_SETTLE_ATTEMPTS):
+        held = yield from read(sorted(scope - {leader}))
+        held.update((yield from read([leader])))
+        step = settle(token, ours, held, overwrite=overwrite)
+        if step.done:
+            return
+        if step.read:
+            scope |= step.read
+            continue
+        if step.take_over:
+            token = new_token()
+            bodies = {ref.idx: body for ref, body in encode(token)[0]}
+        replaced = yield from perform(
+            Put(
+                key(i),
+                bodies[i],
+                if_absent=held[i].etag is None,
+                if_match=held[i].etag,
+            )
+            for i in ((leader,) if step.take_over else step.replace)
+        )
+        # Holding the leader, with every replacement made unchanged since
+        # read: the batch is whole. A caller that takes the leader over from
+        # here on rewrites every key under a newer token itself.
+        if all(replaced) and not step.take_over:
+            return
+    raise CheckpointConflictError(
+        f"{store.layout.checkpoint_writes_prefix(first.checkpoint)}: the writes of "
+        f"task {first.task_id!r} could not be stored whole; other callers kept "
+        "replacing them",
+        operation="PutObject",
+        key=key(first.idx),
     )
+
+
+def _held(key: str, ref: WriteRef, tagged: Tagged | None) -> Held:
+    if tagged is None:
+        return Held(None)
+    batch = batch_of(key, tagged.body, ref)
+    if batch is None:
+        return Held(OLD, frozenset({ref.idx}), tagged.etag)
+    return Held(batch.id, frozenset(batch.idx), tagged.etag)
 
 
 # -- lifecycle ----------------------------------------------------------------------
@@ -384,9 +673,10 @@ def delete_for_runs(layout: Layout, run_ids: Sequence[str]) -> Plan[None]:
     yield from delete_keys(doomed)
 
 
-def copy_thread(layout: Layout, source: str, target: str) -> Plan[None]:
+def copy_thread(store: Store, source: str, target: str) -> Plan[None]:
     """``copy_thread``: every object of the source rewritten for the target,
     values untouched; objects the target has already are kept (first wins)."""
+    layout = store.layout
     keys = yield from thread_keys(layout, source)
     bodies = yield from fetch_objects(keys)
     moved = [
@@ -394,7 +684,7 @@ def copy_thread(layout: Layout, source: str, target: str) -> Plan[None]:
         for key, body in zip(keys, bodies, strict=True)
         if body is not None
     ]
-    yield from perform(Put(key, body, if_absent=True) for key, body in moved)
+    yield from perform(store.put(key, body, if_absent=True) for key, body in moved)
 
 
 def _delta_walk(
@@ -437,25 +727,121 @@ def prune(store: Store, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
         yield from delete_keys(keys_not_owned_by(store.layout, keep, keys))
 
 
+_SHORT_WALK = 2
+"""Ancestors a DeltaChannel walk follows one by one (a GET and its writes'
+LIST each) rather than listing the namespace to fetch them in a batch."""
+
+
+def _walk_depth(counters: Mapping[str, Any], channels: Sequence[str]) -> int | None:
+    """How many ancestors the walk for ``channels`` reaches, from the target's
+    ``counters_since_delta_snapshot`` (supersteps since each channel's
+    snapshot); None when a channel has no counter."""
+    depths = []
+    for channel in channels:
+        counter = counters.get(channel)
+        if not isinstance(counter, (list, tuple)) or len(counter) != 2:
+            return None
+        if not isinstance(counter[1], int):
+            return None
+        depths.append(counter[1])
+    return max(depths, default=None)
+
+
+def _parent_walk(
+    store: Store, target: CheckpointRef, parent_id: str | None, channels: Sequence[str]
+) -> Plan[Loaded]:
+    """The target's ancestors, one per round, until every channel has a stored
+    value or the chain ends (a missing parent ends it, as in the base)."""
+    chain: list[StoredCheckpoint] = []
+    writes: list[WriteKey] = []
+    remaining = set(channels)
+    seen: set[str] = set()
+    while parent_id is not None and remaining and parent_id not in seen:
+        seen.add(parent_id)
+        ref = CheckpointRef(target.thread_id, target.checkpoint_ns, parent_id)
+        stored, keys = yield from _checkpoints_and_write_keys(store, [ref])
+        if not stored:
+            break
+        chain.append(stored[0])
+        writes += keys
+        remaining -= stored[0].checkpoint["channel_values"].keys()
+        parent_id = stored[0].parent_id
+    return (yield from _attach_writes(store, chain, writes))
+
+
+def _batch_walk(
+    store: Store,
+    target: StoredCheckpoint,
+    refs: Sequence[CheckpointRef],
+    channels: Sequence[str],
+) -> Plan[Loaded]:
+    """The target's ancestors in concurrent batches guessed from the
+    namespace's ids (see :class:`.delta.DeltaWalk`)."""
+    walk = DeltaWalk(refs, channels)
+    walk.set_target(target)
+    while batch := walk.next_batch():
+        found, writes = yield from _checkpoints_and_write_keys(store, batch)
+        walk.add(batch, found, writes)
+    chain, _ = walk.chain()
+    return (yield from _attach_writes(store, chain, walk.writes_to_fetch()))
+
+
 def get_delta_channel_history(
     store: Store, config: RunnableConfig, channels: Sequence[str]
 ) -> Plan[dict[str, DeltaChannelHistory]]:
     """``get_delta_channel_history``: each channel's writes and seed along the
     checkpoint's ancestors, fetched in a few concurrent rounds instead of one
-    read per ancestor."""
+    read per ancestor.
+
+    A target this saver has just read (``get_tuple``, as LangGraph's
+    ``get_state`` does first) is not read again. A walk of at most
+    :data:`_SHORT_WALK` ancestors follows parents directly; a longer one lists
+    the namespace and fetches the chain in batches.
+    """
     if not channels:
         return {}
+    layout = store.layout
     selector = CheckpointSelector.of(config)
-    prefix = store.layout.namespace_checkpoints_prefix(
-        selector.thread_id, selector.checkpoint_ns
-    )
-    refs = checkpoint_refs(store.layout, (yield from list_keys(prefix)))
-    ref = (
-        selector.at(selector.checkpoint_id)
-        if selector.checkpoint_id
-        else next(iter(refs), None)
-    )
-    walk = yield from _delta_walk(store, ref, refs, channels)
-    chain, _ = walk.chain()
-    loaded = yield from _attach_writes(store, chain, walk.writes_to_fetch())
-    return delta_history(loaded, walk.channels)
+    if selector.checkpoint_id:
+        ref: CheckpointRef | None = selector.at(selector.checkpoint_id)
+    else:
+        newest_refs = yield from _newest(
+            store, selector.thread_id, selector.checkpoint_ns, 1, None
+        )
+        ref = newest_refs[0] if newest_refs else None
+    if ref is None:
+        return delta_history([], channels)
+    prefix = layout.namespace_checkpoints_prefix(ref.thread_id, ref.checkpoint_ns)
+    remembered = layout.recent.checkpoint(ref)
+    if remembered is None:
+        stored, _ = yield from _checkpoints_and_write_keys(
+            store, [ref], with_writes=False
+        )
+        if not stored:
+            return delta_history([], channels)
+        target = stored[0]
+        layout.recent.saw_checkpoint(ref, target.parent_id, target.metadata)
+        depth = _walk_depth(
+            target.metadata.get("counters_since_delta_snapshot") or {}, channels
+        )
+        if depth is not None and depth <= _SHORT_WALK:
+            loaded = yield from _parent_walk(store, ref, target.parent_id, channels)
+            return delta_history(loaded, channels)
+        keys = yield from list_keys(prefix)
+    else:
+        parent_id, counters = remembered
+        depth = _walk_depth(counters, channels)
+        if depth is not None and depth <= _SHORT_WALK:
+            loaded = yield from _parent_walk(store, ref, parent_id, channels)
+            return delta_history(loaded, channels)
+        keys, bodies = yield from concurrently(
+            list_keys(prefix),
+            _checkpoints_and_write_keys(store, [ref], with_writes=False),
+        )
+        stored, _ = bodies
+        if not stored:
+            return delta_history([], channels)
+        target = stored[0]
+    refs = checkpoint_refs(layout, keys)
+    loaded = yield from _batch_walk(store, target, refs, channels)
+    return delta_history(loaded, channels)

@@ -5,7 +5,9 @@ depend on each other. A shell performs them, concurrently, and sends back one
 result per request, in order. This module is the only place that knows how a
 request becomes a botocore call and how S3's answer becomes a result: a 404 is
 an absent object, a 412 a taken key, the ``Errors`` of DeleteObjects a failure.
-Both shells, the in-memory test bucket and the CLI share it.
+Bodies are compressed on the way out and decompressed on the way in
+(:mod:`.compression`), so plans only ever see the JSON documents. Both shells,
+the in-memory test bucket and the CLI share it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
+from .compression import DEFAULT_MIN_BYTES, compress, decompress
 from .errors import S3AccessError, from_botocore
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "RequestOptions",
     "Result",
     "Stepper",
+    "Tagged",
     "batches_of",
     "call_of",
     "result_of",
@@ -47,19 +51,32 @@ DELETE_BATCH = 1000
 
 @dataclass(frozen=True)
 class Get:
-    """GetObject. Result: the body, or None when the key does not exist."""
+    """GetObject. Result: the body, or None when the key does not exist; with
+    ``tagged``, a :class:`Tagged` (body and ETag) for a later conditional
+    overwrite."""
 
     key: str
+    tagged: bool = False
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """An object's body and the ETag that names this version of it."""
+
+    body: bytes
+    etag: str
 
 
 @dataclass(frozen=True)
 class Put:
-    """PutObject; with ``if_absent`` it carries ``If-None-Match: *``.
-    Result: True when stored, False when ``if_absent`` found the key taken."""
+    """PutObject; with ``if_absent`` it carries ``If-None-Match: *``, with
+    ``if_match`` an ``If-Match`` (replace only that version). Result: True when
+    stored, False when the condition did not hold."""
 
     key: str
     body: bytes
     if_absent: bool
+    if_match: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,12 +119,24 @@ class RequestOptions:
         expected_bucket_owner: ``ExpectedBucketOwner`` (an account id) on
             every request: S3 refuses the request when another account owns
             the bucket.
+        compress_min_bytes: Objects of at least this many bytes are stored
+            gzip-compressed, with ``Content-Encoding: gzip`` (default 1024;
+            see :mod:`.compression`); None stores every object as plain JSON.
+            Reads take both, whatever this says.
     """
 
     server_side_encryption: str | None = None
     sse_kms_key_id: str | None = None
     storage_class: str | None = None
     expected_bucket_owner: str | None = None
+    compress_min_bytes: int | None = DEFAULT_MIN_BYTES
+
+    def __post_init__(self) -> None:
+        if self.compress_min_bytes is not None and self.compress_min_bytes < 0:
+            raise ValueError(
+                f"compress_min_bytes must be None or >= 0, "
+                f"not {self.compress_min_bytes!r}"
+            )
 
     def on_write(self) -> dict[str, str]:
         """The PutObject arguments for a written object."""
@@ -143,7 +172,7 @@ class Listing:
     continuation: str | None = None
 
 
-Result: TypeAlias = bytes | bool | Listing | tuple[tuple[str, str], ...] | None
+Result: TypeAlias = bytes | Tagged | bool | Listing | tuple[tuple[str, str], ...] | None
 
 _T = TypeVar("_T")
 Plan: TypeAlias = Generator[list[Request], list[Any], _T]
@@ -162,6 +191,10 @@ def call_of(
     method, args = _call(request, bucket)
     if isinstance(request, Put):
         args.update(options.on_write())
+        stored = compress(request.body, options.compress_min_bytes)
+        args["Body"] = stored.body
+        if stored.content_encoding is not None:
+            args["ContentEncoding"] = stored.content_encoding
     return method, {**args, **options.on_every()}
 
 
@@ -177,6 +210,8 @@ def _call(request: Request, bucket: str) -> tuple[str, dict[str, Any]]:
         }
         if request.if_absent:
             args["IfNoneMatch"] = "*"
+        if request.if_match is not None:
+            args["IfMatch"] = request.if_match
         return "put_object", args
     if isinstance(request, List):
         args = {"Bucket": bucket, "Prefix": request.prefix, "MaxKeys": request.max_keys}
@@ -220,10 +255,12 @@ def key_of(request: Request) -> str:
 
 def result_of(request: Request, response: Mapping[str, Any]) -> Result:
     """The result of a request S3 answered with success. For a Get, the shell
-    has read the body into ``response["Body"]`` as bytes."""
+    has read the body into ``response["Body"]`` as bytes; the result holds the
+    document, decompressed when stored compressed (a corrupt gzip body raises
+    CorruptObjectError naming the key)."""
     if isinstance(request, Get):
-        body: bytes = response["Body"]
-        return body
+        body = decompress(request.key, response["Body"])
+        return Tagged(body, str(response["ETag"])) if request.tagged else body
     if isinstance(request, Put):
         return True
     if isinstance(request, List):
@@ -248,7 +285,9 @@ def result_of(request: Request, response: Mapping[str, Any]) -> Result:
 def result_of_error(request: Request, exc: Exception, bucket: str) -> Result:
     """The result of a request botocore raised for: an absent object for a Get
     that found nothing, a taken key for an if-absent Put; anything else raises
-    the typed error that names the operation and key."""
+    the typed error that names the operation and key. A conditional Put whose
+    condition failed is False: 412, or 404 for an ``If-Match`` on a key that is
+    gone."""
     error = from_botocore(
         exc,  # type: ignore[arg-type]
         operation=operation_of(request),
@@ -257,8 +296,11 @@ def result_of_error(request: Request, exc: Exception, bucket: str) -> Result:
     )
     if isinstance(request, Get) and error.code in _NOT_FOUND:
         return None
-    taken = error.code in _PRECONDITION_FAILED
-    if isinstance(request, Put) and request.if_absent and taken:
+    conditional = isinstance(request, Put) and (request.if_absent or request.if_match)
+    if conditional and (
+        error.code in _PRECONDITION_FAILED
+        or (isinstance(request, Put) and request.if_match and error.code in _NOT_FOUND)
+    ):
         return False
     raise error
 

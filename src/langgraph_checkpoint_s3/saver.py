@@ -19,14 +19,14 @@ from .protocol import Get, Plan, Request, RequestOptions, Stepper
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["DEFAULT_CONCURRENCY", "S3CheckpointSaver", "client_config"]
+__all__ = ["DEFAULT_CONCURRENCY", "S3CheckpointSaver", "default_client_config"]
 
 _T = TypeVar("_T")
 
 _CLOSED = "S3CheckpointSaver is closed"
 
 
-def client_config(max_concurrency: int) -> Config:
+def default_client_config(max_concurrency: int) -> Config:
     """The botocore Config of a client the saver creates (see :mod:`.clients`)."""
     return Config(**client_settings(max_concurrency))
 
@@ -46,6 +46,12 @@ class S3CheckpointSaver(PlanSaver):
             over the saver's (retries, timeouts, pool size).
         request_options: What every request carries: server-side encryption
             and storage class of written objects, the expected bucket owner.
+        conditional_writes: True (default): writes that must not replace
+            what is stored carry ``If-None-Match`` / ``If-Match``, and the
+            first one is checked once to be honoured (ConditionalWritesError
+            when the store ignores them). False: for stores without
+            conditional writes; racing writers may then replace each other's
+            objects (see the README, Consistency and safety).
         **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
 
     Raises:
@@ -66,10 +72,15 @@ class S3CheckpointSaver(PlanSaver):
         max_concurrency: int | None = None,
         client_config: Config | None = None,
         request_options: RequestOptions | None = None,
+        conditional_writes: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(
-            bucket_name, prefix=prefix, request_options=request_options, **kwargs
+            bucket_name,
+            prefix=prefix,
+            request_options=request_options,
+            conditional_writes=conditional_writes,
+            **kwargs,
         )
         if s3_client is None:
             import boto3

@@ -1,15 +1,21 @@
 """``s3-checkpoint``: inspect and clean up the LangGraph checkpoints a saver
 stored in S3.
 
-Every command prints one JSON document on stdout and nothing else; errors are
-one line on stderr, and the exit code says what went wrong (see ``ExitCode``).
+Every command prints one document on stdout and nothing else (JSON, or the
+text ``history`` and ``stats --format table`` draw); notes and errors are one
+line on stderr, and the exit code says what went wrong (see ``ExitCode``).
 
 \b
 Modules:
   app         exit codes; every error mapped to one line and its exit code
   connection  the s3:// URI, the connection options, the saver they open
-  commands    the click commands
+  options     the options several commands share; durations
+  commands    the group and the reading commands
+  cleanup     the deleting commands: delete, prune, expire
   rendering   JSON output; stored values decoded strictly into readable JSON
+  history     history's entries and its git-log-like graph (pure)
+  reports     what stats and expire print; prices (pure)
+  locating    where the data is when a result is empty
   progress    progress bars driven by the requests a plan completes
   validation  why a stored object is invalid (pure)
   removal     what delete and prune report, from listings before and after
@@ -20,6 +26,7 @@ LangGraph and the saver load when a command needs them.
 
 from __future__ import annotations
 
+from . import cleanup  # noqa: F401  (registers delete, prune and expire)
 from .app import ExitCode
 from .commands import cli
 

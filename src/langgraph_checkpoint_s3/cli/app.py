@@ -24,6 +24,7 @@ __all__ = [
     "CliError",
     "ExitCode",
     "State",
+    "debug_option",
     "quiet_serde",
     "redact",
     "redact_url",
@@ -104,18 +105,47 @@ class State:
     debug: bool = False
 
 
+class _QuietSerde(logging.Filter):
+    """Drops the serializer's warnings unless ``--debug`` was given (read at
+    each record, so the flag may come after the subcommand)."""
+
+    def __init__(self, state: State) -> None:
+        super().__init__()
+        self._state = state
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self._state.debug or record.levelno >= logging.ERROR
+
+
 @contextmanager
-def quiet_serde() -> Iterator[None]:
-    """Silence the serializer's warnings for the command's duration: each
-    blocked type logs "add it to allowed_msgpack_modules", advice for graph
-    code that a CLI user cannot act on (the value is shown as plain data)."""
+def quiet_serde(state: State) -> Iterator[None]:
+    """Silence the serializer's warnings for the command's duration, unless
+    ``--debug``: each blocked type logs "add it to allowed_msgpack_modules",
+    advice for graph code that a CLI user cannot act on (the value is shown
+    as plain data)."""
     logger = logging.getLogger("langgraph.checkpoint.serde.jsonplus")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    quiet = _QuietSerde(state)
+    logger.addFilter(quiet)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.removeFilter(quiet)
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(State).debug = True
+
+
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    help="Show tracebacks of errors (also accepted before the command).",
+)
+"""``--debug`` on a subcommand: the same as before it."""
 
 
 class App(click.Group):

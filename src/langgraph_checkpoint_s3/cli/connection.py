@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import click
 
 from ..keys import Layout
-from .app import CliError, ExitCode, redact_url, say
+from .app import CliError, ExitCode, debug_option, redact_url, say
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -95,39 +95,59 @@ class Connection:
     profile: str | None
     region: str | None
     endpoint_url: str | None
+    expected_bucket_owner: str | None = None
+
+    @property
+    def uri(self) -> S3Uri:
+        """The parsed ``--s3-prefix``; raises CliError (exit 1) when malformed."""
+        return S3Uri.parse(self.s3_prefix)
 
     def open(self) -> S3CheckpointSaver:
         """A saver on the prefix, reading through the strict serde; its bucket
         check reports a missing bucket, rejected credentials or missing rights
         before any command runs."""
-        uri = S3Uri.parse(self.s3_prefix)
+        uri = self.uri
+        from .. import saver
+        from .rendering import TolerantSerializer
+
+        from ..protocol import RequestOptions
+
+        return saver.S3CheckpointSaver(
+            uri.bucket,
+            prefix=uri.prefix,
+            s3_client=self.client(),
+            serde=TolerantSerializer(),
+            request_options=RequestOptions(
+                expected_bucket_owner=self.expected_bucket_owner
+            ),
+        )
+
+    def client(self) -> Any:
+        """The boto3 S3 client the saver runs on: the CLI's timeouts and
+        attempts, every retry announced on stderr."""
         import boto3
         from botocore.exceptions import ProfileNotFound
 
-        from .. import saver
         from ..errors import CredentialsError
-        from .rendering import TolerantSerializer
 
         try:
             session = boto3.Session(profile_name=self.profile, region_name=self.region)
         except ProfileNotFound as exc:
             raise CredentialsError(str(exc)) from exc
         client = session.client(
-            "s3", endpoint_url=self.endpoint_url, config=client_config()
+            "s3", endpoint_url=self.endpoint_url, config=cli_client_config()
         )
         RetryNotices().register(client.meta.events)
-        return saver.S3CheckpointSaver(
-            uri.bucket, prefix=uri.prefix, s3_client=client, serde=TolerantSerializer()
-        )
+        return client
 
 
-def client_config() -> Config:
+def cli_client_config() -> Config:
     """The saver's client settings, with the CLI's timeouts and attempts."""
     from botocore.config import Config
 
     from .. import saver
 
-    base = saver.client_config(saver.DEFAULT_CONCURRENCY)
+    base = saver.default_client_config(saver.DEFAULT_CONCURRENCY)
     ours: dict[str, Any] = {
         "connect_timeout": CONNECT_TIMEOUT,
         "read_timeout": READ_TIMEOUT,
@@ -254,14 +274,25 @@ def s3_options(command: Callable[..., None]) -> Callable[..., None]:
         help="Endpoint of an S3-compatible store (default: $AWS_ENDPOINT_URL_S3, "
         "else AWS).",
     )
+    @click.option(
+        "--expected-bucket-owner",
+        metavar="ACCOUNT_ID",
+        help="Send ExpectedBucketOwner with every request: S3 refuses a bucket "
+        "another account owns.",
+    )
+    @debug_option
     @wraps(command)
     def wrapper(
         s3_prefix: str,
         profile: str | None,
         region: str | None,
         endpoint_url: str | None,
+        expected_bucket_owner: str | None,
         **kwargs: Any,
     ) -> None:
-        command(Connection(s3_prefix, profile, region, endpoint_url), **kwargs)
+        connection = Connection(
+            s3_prefix, profile, region, endpoint_url, expected_bucket_owner
+        )
+        command(connection, **kwargs)
 
     return wrapper

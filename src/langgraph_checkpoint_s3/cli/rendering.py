@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 __all__ = [
+    "BOOKKEEPING",
     "JSON",
     "TolerantSerializer",
     "Undecodable",
@@ -45,15 +46,24 @@ def emit(document: JSON) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def render_tuple(item: CheckpointTuple) -> dict[str, JSON]:
-    """A checkpoint tuple as the seed's JSON object, values made readable."""
+BOOKKEEPING = ("channel_versions", "versions_seen")
+"""The checkpoint fields ``--brief`` leaves out: which version of each
+channel exists and which each node has seen, LangGraph's own bookkeeping."""
+
+
+def render_tuple(item: CheckpointTuple, *, brief: bool = False) -> dict[str, JSON]:
+    """A checkpoint tuple as the seed's JSON object, values made readable;
+    ``brief`` leaves out the channel versions (:data:`BOOKKEEPING`)."""
     configurable = item.config["configurable"]
     parent = (item.parent_config or {}).get("configurable", {})
+    checkpoint = to_json(item.checkpoint)
+    if brief and isinstance(checkpoint, dict):
+        checkpoint = {k: v for k, v in checkpoint.items() if k not in BOOKKEEPING}
     return {
         "checkpoint_ns": configurable.get("checkpoint_ns", ""),
         "checkpoint_id": configurable["checkpoint_id"],
         "parent_checkpoint_id": parent.get("checkpoint_id"),
-        "checkpoint": to_json(item.checkpoint),
+        "checkpoint": checkpoint,
         "metadata": to_json(item.metadata),
         "pending_writes": [
             {"task_id": task_id, "channel": channel, "value": to_json(value)}

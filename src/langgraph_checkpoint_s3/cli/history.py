@@ -1,0 +1,281 @@
+"""What ``history`` shows: one entry per checkpoint, newest first, and the
+branches that time travel makes drawn as a tree, as ``git log --graph`` does.
+
+Pure: it takes checkpoint tuples as the saver read them.
+
+- *ran*: the nodes whose run made the checkpoint, found by comparing its
+  ``versions_seen`` with its parent's (LangGraph records there which channel
+  versions each node has consumed, when it runs; ``update_state`` records
+  the node it writes as); none for a ``fork`` (a copy of its parent made by
+  time travel); None when the parent is not there to compare with (pruned);
+- *pending writes*: the ``(task_id, channel)`` of each write stored for the
+  checkpoint (the writes of the tasks run from it, or being run);
+- *interrupts*: the values of the ``__interrupt__`` writes among them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .rendering import JSON, to_json
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import CheckpointTuple
+
+__all__ = ["Entry", "draw", "entries", "graph_lines"]
+
+_INTERRUPT = "__interrupt__"
+_ERROR = "__error__"
+_SHOWN = 60
+"""Characters of an interrupt's value shown on its line."""
+
+Key = tuple[str, str]
+"""A checkpoint of the thread: (namespace, id)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One checkpoint as ``history`` shows it."""
+
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_checkpoint_id: str | None
+    step: JSON
+    source: JSON
+    ts: str
+    ran: list[str] | None
+    pending_writes: list[tuple[str, str]]
+    interrupts: list[JSON]
+    errors: list[JSON]
+
+    @property
+    def key(self) -> Key:
+        """The checkpoint, as the graph knows it."""
+        return (self.checkpoint_ns, self.checkpoint_id)
+
+    @property
+    def parent_key(self) -> Key | None:
+        """Its parent, in the same namespace."""
+        parent = self.parent_checkpoint_id
+        return None if parent is None else (self.checkpoint_ns, parent)
+
+    def to_json(self) -> dict[str, JSON]:
+        """The entry of ``history --format json``."""
+        return {
+            "checkpoint_ns": self.checkpoint_ns,
+            "checkpoint_id": self.checkpoint_id,
+            "parent_checkpoint_id": self.parent_checkpoint_id,
+            "step": self.step,
+            "source": self.source,
+            "ts": self.ts,
+            "ran": None if self.ran is None else [*self.ran],
+            "pending_writes": [
+                {"task_id": task_id, "channel": channel}
+                for task_id, channel in self.pending_writes
+            ],
+            "interrupts": [*self.interrupts],
+            "errors": [*self.errors],
+        }
+
+    def text(self) -> str:
+        """The entry's line, after its graph."""
+        parts = [self.checkpoint_id]
+        if self.checkpoint_ns:
+            parts.append(f"[{self.checkpoint_ns}]")
+        parts += [f"step {self.step}", str(self.source), _when(self.ts)]
+        if self.ran is None:
+            parts.append("ran ?")
+        elif self.ran:
+            parts.append("ran " + ",".join(self.ran))
+        count = len(self.pending_writes)
+        parts.append(f"{count} write{'' if count == 1 else 's'}")
+        parts += [f"interrupt {_short(value)}" for value in self.interrupts]
+        parts += [f"error {_short(value)}" for value in self.errors]
+        return "  ".join(parts)
+
+
+def _when(ts: str) -> str:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM:SS`` in UTC."""
+    try:
+        moment = datetime.datetime.fromisoformat(ts)
+    except ValueError:
+        return ts
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _short(value: JSON) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _ran(seen: Mapping[str, Any], parent: Mapping[str, Any] | None) -> list[str]:
+    """The nodes whose consumed versions changed from the parent's (not
+    ``__interrupt__``: LangGraph's record of interrupt_before/after)."""
+    before = parent or {}
+    return sorted(
+        node
+        for node, versions in seen.items()
+        if node != _INTERRUPT
+        and versions
+        and dict(versions) != dict(before.get(node) or {})
+    )
+
+
+def _interrupt_values(value: Any) -> list[JSON]:
+    """An ``__interrupt__`` write holds a sequence of Interrupt(value, id)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    shown: list[JSON] = []
+    for item in items:
+        rendered = to_json(item)
+        if isinstance(rendered, dict) and "value" in rendered:
+            rendered = rendered["value"]
+        shown.append(rendered)
+    return shown
+
+
+def entries(tuples: Iterable[CheckpointTuple]) -> list[Entry]:
+    """The history entries of checkpoints, newest first (ids sort in time)."""
+    items = sorted(
+        tuples,
+        key=lambda t: (
+            t.config["configurable"]["checkpoint_id"],
+            t.config["configurable"].get("checkpoint_ns", ""),
+        ),
+        reverse=True,
+    )
+    seen_by_key: dict[Key, Mapping[str, Any]] = {
+        (
+            t.config["configurable"].get("checkpoint_ns", ""),
+            t.config["configurable"]["checkpoint_id"],
+        ): t.checkpoint.get("versions_seen", {})
+        for t in items
+    }
+    found = []
+    for item in items:
+        configurable = item.config["configurable"]
+        ns = configurable.get("checkpoint_ns", "")
+        parent_id = (
+            (item.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        )
+        seen = item.checkpoint.get("versions_seen", {})
+        metadata: Mapping[str, Any] = item.metadata or {}
+        if metadata.get("source") == "fork":
+            ran: list[str] | None = []  # a copy of its parent: nothing ran
+        elif parent_id is None:
+            ran = _ran(seen, None)
+        elif (ns, parent_id) in seen_by_key:
+            ran = _ran(seen, seen_by_key[(ns, parent_id)])
+        else:
+            ran = None
+        writes = item.pending_writes or []
+        found.append(
+            Entry(
+                checkpoint_ns=ns,
+                checkpoint_id=configurable["checkpoint_id"],
+                parent_checkpoint_id=parent_id,
+                step=to_json(metadata.get("step")),
+                source=to_json(metadata.get("source")),
+                ts=str(item.checkpoint.get("ts", "")),
+                ran=ran,
+                pending_writes=[(task_id, channel) for task_id, channel, _ in writes],
+                interrupts=[
+                    shown
+                    for _, channel, value in writes
+                    if channel == _INTERRUPT
+                    for shown in _interrupt_values(value)
+                ],
+                errors=[
+                    to_json(value) for _, channel, value in writes if channel == _ERROR
+                ],
+            )
+        )
+    return found
+
+
+# -- the graph ----------------------------------------------------------------------
+
+
+def _cells(marks: dict[int, str], width: int) -> str:
+    line = [" "] * width
+    for at, mark in marks.items():
+        line[at] = mark
+    return "".join(line).rstrip()
+
+
+def graph_lines(
+    nodes: Sequence[tuple[Key, Key | None]],
+) -> list[tuple[str, int | None]]:
+    """The graph of ``nodes`` (``(key, parent key)``, newest first, so each
+    child comes before its parent), as ``git log --graph`` draws it: one
+    column per open branch, ``*`` for a node, ``|`` for a branch passing by,
+    ``/`` and ``_`` where branches join at the checkpoint they forked from or
+    move left when one ends.
+
+    Returns ``(graph, index)`` pairs: ``index`` is the node a line shows, None
+    for a line that only joins or moves branches.
+    """
+    order = {key: i for i, (key, _) in enumerate(nodes)}
+    columns: list[Key] = []
+    lines: list[tuple[str, int | None]] = []
+    for index, (key, parent) in enumerate(nodes):
+        matches = [c for c, wanted in enumerate(columns) if wanted == key]
+        if not matches:
+            columns.append(key)
+            col = len(columns) - 1
+        else:
+            col = matches[0]
+            for j in reversed(matches[1:]):
+                lines.append((_join(len(columns), col, j), None))
+                del columns[j]
+        width = 2 * len(columns)
+        marks = {2 * c: ("*" if c == col else "|") for c in range(len(columns))}
+        lines.append((_cells(marks, width), index))
+        # A parent that is not listed (pruned), or not older, ends the branch.
+        if parent is not None and order.get(parent, -1) > index:
+            columns[col] = parent
+        else:
+            del columns[col]
+            if col < len(columns):
+                lines.append((_shift(len(columns) + 1, col), None))
+            elif index + 1 < len(nodes) and nodes[index + 1][0] not in columns:
+                # The next node opens a column where this branch just ended:
+                # a gap, so it does not read as this one's parent.
+                marks = {2 * c: "|" for c in range(len(columns))}
+                lines.append((_cells(marks, 2 * len(columns)), None))
+    return lines
+
+
+def _join(count: int, col: int, j: int) -> str:
+    """Column ``j`` joins column ``col``; the columns right of it move left."""
+    marks: dict[int, str] = {2 * c: "|" for c in range(j)}
+    for at in range(2 * col + 1, 2 * j - 1):
+        marks.setdefault(at, "_")
+    marks[2 * j - 1] = "/"
+    for c in range(j + 1, count):
+        marks[2 * c - 1] = "/"
+    return _cells(marks, 2 * count)
+
+
+def _shift(count: int, gone: int) -> str:
+    """Column ``gone`` has ended; the columns right of it move left."""
+    marks: dict[int, str] = {2 * c: "|" for c in range(gone)}
+    for c in range(gone + 1, count):
+        marks[2 * c - 1] = "/"
+    return _cells(marks, 2 * count)
+
+
+def draw(found: Sequence[Entry]) -> list[str]:
+    """The lines of ``history``: each checkpoint's graph and text, the text
+    aligned after the widest graph."""
+    lines = graph_lines([(e.key, e.parent_key) for e in found])
+    width = max((len(graph) for graph, _ in lines), default=0)
+    return [
+        graph if index is None else f"{graph.ljust(width)}  {found[index].text()}"
+        for graph, index in lines
+    ]

@@ -1,0 +1,288 @@
+r"""Finding a namespace's newest checkpoints from a few key listings, exactly.
+
+S3 lists keys in ascending order only, 1,000 a page, so the newest checkpoint
+of a long namespace is on its last page. Skipping ahead with a StartAfter bound
+is exact only for ids whose keys sort like the ids: percent-encoding puts an id
+such as ``1f\x`` (its ``\`` escaped as ``%5C``) before every uuid6 id that
+starts with ``1f1``, although it is the greater id. No single LIST can both
+jump ahead and see every such key (nor can a hint object prove there is none:
+deleting it would then give a wrong answer), so the search never jumps blind:
+
+1. the namespace's pages are read in order, for up to 1,000 checkpoints
+   (everything), and on while they are dense (a few 27-second buckets each);
+2. past a spread page (last key ``K``), the keys are listed *rolled up* with
+   ``Delimiter="-"``: a uuid6 id has its first ``-`` after 8 hex digits
+   (2^28 * 100 ns, about 27 seconds), so each such *bucket* of ids comes back
+   as one common prefix, while every other key (one with a ``%``, or without a
+   ``-``) shows itself, whole or by the text before its first ``-``;
+3. only the buckets that could hold one of the k newest ids are listed.
+
+Step 2 first starts at an :func:`anchor` toward a guess (the current time, or
+``before``): the shortest block of ids around the guess whose skipped keys
+provably hold smaller ids, given that every key up to ``K`` was read. Only if
+that block holds fewer than k answers is everything after ``K`` rolled up.
+
+Every key is thus read, inside a region whose ids cannot be in the answer
+(:func:`may_hold`), or skipped by the anchor rule, whatever the ids are.
+Pure: the plans in :mod:`.plans` perform the LISTs.
+
+:class:`RecentReads` remembers the parents of checkpoints a saver just read,
+so that ``get_delta_channel_history`` does not read its target again. It is a
+hint: an entry that is missing or out of date costs requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .keys import CheckpointRef
+
+__all__ = [
+    "BUCKET_DELIMITER",
+    "SPREAD_BUCKETS",
+    "RecentReads",
+    "Region",
+    "anchor",
+    "ascending",
+    "clock",
+    "decode_prefix",
+    "may_hold",
+    "newest_ids",
+    "now_prefix",
+    "refused",
+    "regions_after",
+    "spread",
+    "uuid6_prefix",
+]
+
+BUCKET_DELIMITER = "-"
+"""The delimiter that rolls uuid6 ids up into 27-second buckets."""
+
+_REFUSED = frozenset({"InvalidArgument", "InvalidRequest", "NotImplemented"})
+
+
+def refused(code: str) -> bool:
+    """Whether an S3 error code says a LIST option is not supported (S3 Express
+    One Zone directory buckets refuse StartAfter and delimiters other than
+    ``/``)."""
+    return code in _REFUSED
+
+
+@dataclass(frozen=True)
+class Region:
+    """Keys not listed yet: every key under ``prefix`` (after ``start_after``),
+    whose ids all begin with ``id_prefix``."""
+
+    prefix: str
+    start_after: str | None
+    id_prefix: str
+
+
+def decode_prefix(segment: str) -> str | None:
+    """The ids' common beginning for a key segment cut short (at a ``-``).
+
+    Percent escapes are decoded as in :func:`.keys.decode_component`; a cut
+    never splits one, since ``-`` is not a hex digit. None when the text is not
+    the beginning of any encoded id (no checkpoint lies under it).
+    """
+    out = bytearray()
+    i = 0
+    while i < len(segment):
+        ch = segment[i]
+        if ch == "%":
+            digits = segment[i + 1 : i + 3]
+            if len(digits) != 2 or not all(c in "0123456789ABCDEF" for c in digits):
+                return None
+            out.append(int(digits, 16))
+            i += 3
+        else:
+            out.extend(ch.encode("utf-8", "surrogatepass"))
+            i += 1
+    try:
+        return out.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return None
+
+
+def may_hold(id_prefix: str, above: str | None, below: str | None) -> bool:
+    """Whether some id that begins with ``id_prefix`` could lie strictly between
+    ``above`` and ``below`` (None: unbounded). Never False when one could; may
+    be True when none does (that costs a LIST, not an answer)."""
+    if below is not None and id_prefix >= below:
+        return False  # every such id is >= id_prefix >= below
+    if above is None or id_prefix > above:
+        return True
+    # id_prefix <= above: only ids extending ``above`` itself can pass it.
+    return above.startswith(id_prefix) and (below is None or below > above)
+
+
+def regions_after(
+    prefix: str, after: str | None, folders: Iterable[str]
+) -> list[Region]:
+    """The regions a bucket listing after key ``after`` leaves unread: each
+    common prefix it returned, and the bucket ``after`` itself lies in (S3 may
+    or may not return that one; its keys past ``after`` are unread either way).
+    Prefixes no encoded id can begin with are dropped."""
+    found: dict[str, Region] = {}
+    for folder in folders:
+        id_prefix = decode_prefix(folder[len(prefix) :])
+        if folder.startswith(prefix) and id_prefix is not None:
+            found[folder] = Region(folder, None, id_prefix)
+    if after is not None and after.startswith(prefix):
+        stem = after[len(prefix) :]
+        cut = stem.find(BUCKET_DELIMITER)
+        if cut >= 0:
+            folder = prefix + stem[: cut + 1]
+            id_prefix = decode_prefix(stem[: cut + 1])
+            if id_prefix is not None:
+                found[folder] = Region(folder, after, id_prefix)
+    return list(found.values())
+
+
+_UUID_EPOCH = 0x01B21DD213814000
+"""100-ns intervals from the uuid epoch (1582-10-15) to the Unix epoch."""
+
+
+def clock() -> int:
+    """Nanoseconds since the Unix epoch (tests replace it)."""
+    return time.time_ns()
+
+
+def uuid6_prefix(unix_ns: int) -> str:
+    """The time fields of a uuid6 id made at ``unix_ns``, as LangGraph writes
+    them (``1f1e7c6c-2624-6475``): every id made later sorts after it."""
+    stamp = unix_ns // 100 + _UUID_EPOCH
+    return f"{stamp >> 28:08x}-{(stamp >> 12) & 0xFFFF:04x}-6{stamp & 0xFFF:03x}"
+
+
+def now_prefix() -> str:
+    """:func:`uuid6_prefix` of the current time (:func:`clock`)."""
+    return uuid6_prefix(clock())
+
+
+def anchor(last: str, guess: str) -> str | None:
+    """Where to roll the keys up from, toward ``guess``, after every key up to
+    ``last`` was read (both as key text after the namespace prefix; ``guess``
+    encoded). None when there is nothing to skip.
+
+    The anchor is ``guess`` cut just past its first difference with ``last``.
+    Every key between ``last`` and the anchor then begins with their common
+    part and a plain character below the guess's, so its id sorts below the
+    anchor; and every id at or above the anchor whose key sorts lower (an
+    escape at a position of the common part) sorts before ``last``, so it was
+    read. Cut any longer, keys with escapes past ``last`` would be skipped.
+    """
+    common = 0
+    while common < min(len(last), len(guess)) and last[common] == guess[common]:
+        common += 1
+    if common == len(guess) or common == len(last) or last[common] > guess[common]:
+        return None
+    cut = guess[: common + 1]
+    if min(cut) <= "%" or last[common] <= "%":
+        return None
+    return cut
+
+
+SPREAD_BUCKETS = 10
+"""A page whose keys fall in this many buckets or more is *spread*: rolling
+the rest of the namespace up is then worth its LIST."""
+
+
+def spread(prefix: str, keys: Iterable[str]) -> bool:
+    """Whether the keys of a page fall in at least :data:`SPREAD_BUCKETS`
+    buckets. A namespace written in bursts (LangGraph's steps, a few per
+    invocation, minutes apart) is spread; one written in a tight loop is not,
+    and its next pages are as cheap to read as its buckets would be."""
+    buckets = {key[len(prefix) :].split(BUCKET_DELIMITER, 1)[0] for key in keys}
+    return len(buckets) >= SPREAD_BUCKETS
+
+
+def ascending(keys: Sequence[str]) -> bool:
+    """Whether a page came in S3's order (UTF-8 bytes, strictly ascending).
+    Within one namespace every key is a file of one folder, so SeaweedFS's
+    folder walk lists them in this order too; S3 Express One Zone directory
+    buckets do not."""
+    encoded = [key.encode("utf-8", "surrogatepass") for key in keys]
+    return all(a < b for a, b in itertools.pairwise(encoded))
+
+
+def newest_ids(
+    refs: Iterable[CheckpointRef], count: int, below: str | None
+) -> list[CheckpointRef]:
+    """The ``count`` checkpoints with the highest ids (below ``below``),
+    highest first, as InMemorySaver orders them: ids compared as strings."""
+    wanted = [r for r in refs if below is None or r.checkpoint_id < below]
+    wanted.sort(key=lambda r: r.checkpoint_id, reverse=True)
+    return wanted[:count]
+
+
+@dataclass(frozen=True)
+class _Read:
+    parent_id: str | None
+    counters: Mapping[str, Any]
+    at: float
+
+
+class RecentReads:
+    """The parents of checkpoints one saver read lately; see the module
+    docstring.
+
+    Bounded (least recently used entries go first) and safe to share between
+    threads. A remembered parent is used for ``max_age`` seconds, the time
+    between LangGraph's ``get_tuple`` and the ``get_delta_channel_history``
+    that follows it: a checkpoint is never rewritten with other content, but
+    one deleted and put again under the same id could be.
+    """
+
+    def __init__(self, *, size: int = 256, max_age: float = 5.0) -> None:
+        self._lock = threading.Lock()
+        self._reads: OrderedDict[CheckpointRef, _Read] = OrderedDict()
+        self._size = size
+        self._max_age = max_age
+
+    def saw_checkpoint(
+        self, ref: CheckpointRef, parent_id: str | None, metadata: Mapping[str, Any]
+    ) -> None:
+        """Remember a checkpoint just read: its parent, and its DeltaChannel
+        counters (``counters_since_delta_snapshot``)."""
+        counters = metadata.get("counters_since_delta_snapshot")
+        entry = _Read(
+            parent_id,
+            dict(counters) if isinstance(counters, Mapping) else {},
+            time.monotonic(),
+        )
+        with self._lock:
+            self._reads[ref] = entry
+            self._reads.move_to_end(ref)
+            while len(self._reads) > self._size:
+                self._reads.popitem(last=False)
+
+    def checkpoint(
+        self, ref: CheckpointRef
+    ) -> tuple[str | None, Mapping[str, Any]] | None:
+        """The parent and counters of a checkpoint read lately, or None."""
+        with self._lock:
+            entry = self._reads.get(ref)
+            if entry is None or time.monotonic() - entry.at > self._max_age:
+                self._reads.pop(ref, None)
+                return None
+            return entry.parent_id, entry.counters
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy of a saver starts with nothing remembered (and no lock to copy).
+        return {"size": self._size, "max_age": self._max_age}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(
+            _lock=threading.Lock(),
+            _reads=OrderedDict(),
+            _size=state["size"],
+            _max_age=state["max_age"],
+        )

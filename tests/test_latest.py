@@ -1,0 +1,626 @@
+"""The newest checkpoints of a namespace, found without listing it whole, and
+exactly for every id (``recency.py``).
+
+Exactness is checked against InMemorySaver on buckets with tiny LIST pages, so
+that a few dozen checkpoints take every path a long namespace takes, with ids
+that percent-encoding reorders mixed into real uuid6 ids. Costs are asserted
+exactly, as requests and rounds, on namespaces of 12, 1,000 and 10,000
+checkpoints written recently, long ago, or in a tight loop. The clock is fixed
+(``recency.clock``), so every figure is deterministic.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
+from langgraph.checkpoint.base.id import UUID
+from langgraph.checkpoint.memory import InMemorySaver
+
+from langgraph_checkpoint_s3 import S3CheckpointSaver, plans, recency
+from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, encode_component
+from langgraph_checkpoint_s3.protocol import PAGE_SIZE, List
+from langgraph_checkpoint_s3.recency import (
+    RecentReads,
+    anchor,
+    decode_prefix,
+    may_hold,
+    uuid6_prefix,
+)
+from memory_bucket import Cost, MemoryBucket, MemorySaver, SeaweedFSBucket, client_error
+
+from counting import count_requests
+from s3servers import S3Endpoint
+
+NOW = 1_795_000_000 * 10**9  # the fixed clock: 2026-11-18, in ns
+SECOND = 10**9
+DAY = 86_400 * SECOND
+WRITES = 2  # on the newest checkpoint of every history
+KINDS: dict[str, type[MemoryBucket]] = {
+    "s3": MemoryBucket,
+    "seaweedfs": SeaweedFSBucket,
+}
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock() -> Iterator[None]:
+    with mock.patch.object(recency, "clock", lambda: NOW):
+        yield
+
+
+def uuid6_at(unix_ns: int, seq: int = 0, node: int = 0) -> str:
+    """The uuid6 id LangGraph makes at ``unix_ns`` (``langgraph...id.uuid6``)."""
+    stamp = unix_ns // 100 + 0x01B21DD213814000
+    value = ((stamp >> 12) & 0xFFFFFFFFFFFF) << 80 | (stamp & 0xFFF) << 64
+    value |= (seq & 0x3FFF) << 48 | (node & 0xFFFFFFFFFFFF)
+    return str(UUID(int=value, version=6))
+
+
+def cfg(checkpoint_id: str | None = None, thread: str = "t") -> RunnableConfig:
+    configurable = {"thread_id": thread, "checkpoint_ns": ""}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def identity(config: RunnableConfig) -> str:
+    checkpoint_id: str = config["configurable"]["checkpoint_id"]
+    return checkpoint_id
+
+
+# -- the pure rules ----------------------------------------------------------------
+
+
+def test_uuid6_prefix_is_the_time_of_langgraph_ids() -> None:
+    made = uuid6_at(NOW, seq=5, node=77)
+    assert made.startswith(uuid6_prefix(NOW))
+    assert uuid6_at(NOW - 1000) < uuid6_prefix(NOW) < uuid6_at(NOW + 100)
+    assert UUID(made).version == 6
+
+
+hex_text = st.text("0123456789abcdef-", max_size=6)
+odd_chars = st.sampled_from(["/", "\\", "%", ".", "-", " ", "\x85", "\ufffe", "é"])
+prefixes = st.builds(lambda a, c, b: a + c + b, hex_text, odd_chars, hex_text)
+
+
+@given(prefixes, st.none() | prefixes, st.none() | prefixes, st.text(max_size=4))
+def test_may_hold_is_never_false_when_one_could(
+    id_prefix: str, above: str | None, below: str | None, rest: str
+) -> None:
+    candidate = id_prefix + rest
+    between = (above is None or candidate > above) and (
+        below is None or candidate < below
+    )
+    if between:
+        assert may_hold(id_prefix, above, below)
+
+
+def test_may_hold_rules_out_older_and_bounded_buckets() -> None:
+    assert not may_hold("1f1e2-", "1f1e3", None)
+    assert not may_hold("1f1e3-", None, "1f1e3")
+    assert may_hold("1f1e3-", "1f1e3-0", None)
+    assert not may_hold("1f1e3-", "1f1e3-0", "1f1e3-0")
+
+
+ids = st.text(
+    st.sampled_from(list("0123456789abcdef-/\\%. é\x85\ufffe_")),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(ids)
+def test_decode_prefix_reads_back_the_beginning_of_ids(checkpoint_id: str) -> None:
+    encoded = encode_component(checkpoint_id)
+    for cut, ch in enumerate(encoded):
+        if ch == "-":
+            assert checkpoint_id.startswith(decode_prefix(encoded[: cut + 1]) or "\0")
+    assert decode_prefix(encoded) == checkpoint_id
+    assert decode_prefix("%G1") is None and decode_prefix("%C3") is None
+
+
+def real_ids() -> st.SearchStrategy[str]:
+    """uuid6 ids of the last few days: far apart, in one 27-second bucket, or
+    a few ms apart (sharing most of their time fields with the clock's)."""
+    offsets = (
+        st.integers(0, 3 * DAY) | st.integers(0, 200 * SECOND) | st.integers(0, 10**7)
+    )
+    return st.builds(
+        lambda back, seq: uuid6_at(NOW - back, seq), offsets, st.integers(0, 99)
+    )
+
+
+def near_ids() -> st.SearchStrategy[str]:
+    """Ids that begin like a uuid6 id (or the clock's), then take a character
+    that escapes or sorts before the suffix: the ids a StartAfter jump loses."""
+    return st.builds(
+        lambda real, cut, ch, tail: real[:cut] + ch + tail,
+        real_ids() | st.just(uuid6_prefix(NOW)),
+        st.integers(0, 20),
+        odd_chars,
+        st.text("0123456789abcdef-/\\%.", max_size=4),
+    )
+
+
+any_ids = (
+    real_ids()
+    | near_ids()
+    | near_ids()
+    | ids
+    | st.sampled_from(["__default__", ".", ".."])
+)
+
+
+guesses = st.just(uuid6_prefix(NOW)) | real_ids() | near_ids() | any_ids
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(any_ids, min_size=1, max_size=30), guesses, st.data())
+def test_the_anchor_skips_only_smaller_ids(
+    placed: list[str], guess: str, data: st.DataObject
+) -> None:
+    """The rule the search rests on: once every key up to ``last`` is read,
+    every key between ``last`` and the anchor holds an id below the anchor,
+    and every id at or above the anchor has a key past it or was read."""
+    layout = Layout("p/")
+    keyed = sorted(
+        (layout.checkpoint_key(CheckpointRef("t", "", i)), i) for i in set(placed)
+    )
+    prefix = layout.namespace_checkpoints_prefix("t", "")
+    last = data.draw(st.sampled_from(keyed))[0]
+    cut = anchor(last[len(prefix) :], encode_component(guess))
+    if cut is None:
+        return
+    for key, checkpoint_id in keyed:
+        if last < key <= prefix + cut:
+            assert checkpoint_id < cut, (key, last, cut)
+        if checkpoint_id >= cut:
+            assert key > prefix + cut or key <= last
+
+
+def test_the_anchor_stops_at_the_first_difference() -> None:
+    """One character further and an id escaped there would be skipped: past
+    ``1f1e3401...`` toward ``1f1e3402-1392``, ``1f1e3402/x`` (key
+    ``1f1e3402%2Fx``) is above ``1f1e3402-`` but its key below."""
+    last = uuid6_at(NOW - 30 * SECOND) + ".json"
+    guess = uuid6_prefix(NOW)
+    assert last[:7] == guess[:7] and last[7] < guess[7]
+    assert anchor(last, guess) == guess[:8]
+    assert encode_component(guess[:8] + "/x") > guess[:8]
+    assert anchor(uuid6_at(NOW) + ".json", guess) is None  # past the guess
+    assert anchor(last, "1f 1") is None  # a space sorts before "%"
+
+
+def test_recent_reads_forget_old_entries_and_copies_start_empty() -> None:
+    reads = RecentReads(size=2)
+    refs = [CheckpointRef("t", "", str(i)) for i in range(3)]
+    for ref in refs:
+        reads.saw_checkpoint(ref, "p", {"counters_since_delta_snapshot": {"a": [1, 1]}})
+    assert reads.checkpoint(refs[0]) is None
+    assert reads.checkpoint(refs[2]) == ("p", {"a": [1, 1]})
+    copied = pickle.loads(pickle.dumps(reads))
+    assert copied.checkpoint(refs[2]) is None
+    stale = RecentReads(max_age=-1)
+    stale.saw_checkpoint(refs[0], None, {})
+    assert stale.checkpoint(refs[0]) is None
+
+
+# -- exact for every id, on every path: tiny pages against InMemorySaver -----------
+
+
+class StrictBucket(MemoryBucket):
+    """S3's listing, but a common prefix that sorts before StartAfter is not
+    returned even when keys under it come after (as moto does)."""
+
+    def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+        page: dict[str, Any] = super().list_objects_v2(**kwargs)
+        after = (kwargs.get("StartAfter") or "").encode()
+        page["CommonPrefixes"] = [
+            p for p in page["CommonPrefixes"] if p["Prefix"].encode() > after
+        ]
+        return page
+
+
+LISTINGS: dict[str, type[MemoryBucket]] = {**KINDS, "strict": StrictBucket}
+
+
+def small_pages(kind: type[MemoryBucket], size: int) -> MemoryBucket:
+    """A bucket of ``kind`` whose LIST pages hold ``size`` entries at most."""
+
+    class Small(kind):  # type: ignore[valid-type,misc]
+        def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+            kwargs["MaxKeys"] = min(kwargs.get("MaxKeys", PAGE_SIZE), size)
+            page: dict[str, Any] = super().list_objects_v2(**kwargs)
+            return page
+
+    bucket: MemoryBucket = Small()
+    return bucket
+
+
+def put_both(
+    savers: tuple[BaseCheckpointSaver[Any], ...], checkpoint_ids: list[str]
+) -> None:
+    for n, checkpoint_id in enumerate(checkpoint_ids):
+        checkpoint = empty_checkpoint()
+        checkpoint["id"] = checkpoint_id
+        checkpoint["channel_values"] = {"n": n}
+        for saver in savers:
+            stored = saver.put(cfg(), checkpoint, {"step": n}, {})
+            if n % 3 == 0:
+                saver.put_writes(stored, [("x", n)], "task")
+
+
+def newest(saver: BaseCheckpointSaver[Any], **kwargs: Any) -> list[tuple[str, Any]]:
+    return [(identity(t.config), t.pending_writes) for t in saver.list(cfg(), **kwargs)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(any_ids, min_size=1, max_size=40, unique=True),
+    st.integers(1, 12),
+    st.none() | any_ids,
+    st.sampled_from(sorted(LISTINGS)),
+    st.sampled_from([2, 3, 7]),
+    st.sampled_from([1, 2, 10]),
+    st.sampled_from([100, 4]),
+)
+def test_newest_is_the_highest_id_as_in_memory_saver_says(
+    checkpoint_ids: list[str],
+    limit: int,
+    before: str | None,
+    kind: str,
+    page: int,
+    spread_at: int,
+    rolled_up_count: int,
+) -> None:
+    """get_tuple and list(limit, before) on namespaces many pages long, read in
+    order, rolled up, anchored at the clock or at ``before``: the same answers
+    as InMemorySaver, whatever the ids."""
+    theirs = InMemorySaver()
+    ours = MemorySaver(small_pages(LISTINGS[kind], page), prefix="p/")
+    put_both((ours, theirs), checkpoint_ids)
+    bound = None if before is None else cfg(before)
+    with (
+        mock.patch.object(recency, "SPREAD_BUCKETS", spread_at),
+        mock.patch.object(plans, "_ROLLED_UP_COUNT", rolled_up_count),
+    ):
+        for reader in (ours, MemorySaver(ours.bucket, prefix="p/")):
+            latest, expected = reader.get_tuple(cfg()), theirs.get_tuple(cfg())
+            assert latest is not None and expected is not None
+            assert identity(latest.config) == identity(expected.config)
+            assert latest.pending_writes == expected.pending_writes
+            assert newest(reader, limit=limit, before=bound) == newest(
+                theirs, limit=limit, before=bound
+            )
+
+
+# -- what it costs: 12, 1,000 and 10,000 checkpoints -------------------------------
+
+
+def bursts(n: int, end: int) -> list[str]:
+    """LangGraph's ids for n checkpoints written 5 a minute (one invocation
+    of 5 steps a second apart, each minute), oldest first, the newest at
+    ``end``."""
+    back = [(j // 5) * 60 * SECOND + (j % 5) * SECOND for j in range(n)]
+    return [uuid6_at(end - b, seq=j % 5) for j, b in reversed(list(enumerate(back)))]
+
+
+def tight(n: int, end: int) -> list[str]:
+    """n checkpoints written 1 ms apart (a tight loop), the newest at ``end``."""
+    return [uuid6_at(end - (n - 1 - i) * 10**6, seq=i) for i in range(n)]
+
+
+HISTORIES: dict[str, Callable[[int], list[str]]] = {
+    "recent": lambda n: bursts(n, NOW - 30 * SECOND),
+    "idle": lambda n: bursts(n, NOW - 40 * DAY),
+    "tight": lambda n: tight(n, NOW - 2 * SECOND),
+}
+
+
+@functools.cache
+def history_ids(history: str, n: int) -> tuple[str, ...]:
+    return tuple(HISTORIES[history](n))
+
+
+def store_history(bucket: MemoryBucket, checkpoint_ids: Sequence[str]) -> MemorySaver:
+    """The checkpoints stored as ``put`` stores them (one template body with
+    its id replaced: 10,000 in milliseconds), two writes on the last one."""
+    saver = MemorySaver(bucket, prefix="p/")
+    template = "00000000-0000-6000-8000-000000000000"
+    checkpoint = empty_checkpoint()
+    checkpoint["id"] = template
+    saver.put(cfg(), checkpoint, {"step": 0}, {})
+    key = saver.layout.checkpoint_key(CheckpointRef("t", "", template))
+    body = bucket.objects.pop(key).body
+    for checkpoint_id in checkpoint_ids:
+        bucket.put_raw(
+            saver.layout.checkpoint_key(CheckpointRef("t", "", checkpoint_id)),
+            body.replace(template.encode(), json.dumps(checkpoint_id)[1:-1].encode()),
+        )
+    saver.put_writes(cfg(checkpoint_ids[-1]), [("a", 1), ("b", 2)], "task")
+    return saver
+
+
+_BUILT: dict[tuple[str, str, int], MemorySaver] = {}
+
+
+def stored(kind: str, history: str, n: int) -> tuple[MemorySaver, tuple[str, ...]]:
+    """A bucket holding one history, built once per module run."""
+    checkpoint_ids = history_ids(history, n)
+    if (kind, history, n) not in _BUILT:
+        _BUILT[kind, history, n] = store_history(KINDS[kind](), checkpoint_ids)
+    return _BUILT[kind, history, n], checkpoint_ids
+
+
+# get_tuple latest: LISTs and rounds of the search, before the GET of the
+# checkpoint beside the LIST of its writes, and the GETs of its 2 writes.
+# Up to 1,000 checkpoints: one page, whatever the history. 10,000 recent (5 a
+# minute, 33 hours): the first page (spread over ~240 buckets), the buckets
+# rolled up from the anchor toward the clock (its 1.27-day block: one page),
+# the newest bucket. Idle (the same, 40 days ago): the anchor's block is
+# empty, so everything after the first page is rolled up (3 pages of 27-second
+# buckets), then the newest bucket. Tight (1 ms apart): 10 dense pages.
+LATEST = {
+    **{(h, n): 1 for h in HISTORIES for n in (12, 1000)},
+    ("recent", 10000): 3,
+    ("idle", 10000): 6,
+    ("tight", 10000): 10,
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "history", "n"),
+    # SeaweedFS lists one namespace (files of one folder) as S3 does, and
+    # its model is slower: at 10,000 it runs the recent history only.
+    [("s3", h, n) for h, n in sorted(LATEST)]
+    + [("seaweedfs", h, n) for h, n in sorted(LATEST) if n < 10000 or h == "recent"],
+)
+def test_get_tuple_latest_costs(kind: str, history: str, n: int) -> None:
+    saver, checkpoint_ids = stored(kind, history, n)
+    lists = LATEST[history, n]
+    # The saver that wrote it, and a new process: the same requests (dense
+    # pages are read as before: one reader).
+    readers = (
+        [saver] if lists == 10 else [saver, MemorySaver(saver.bucket, prefix="p/")]
+    )
+    for reader in readers:
+        with saver.bucket.measure() as cost:
+            latest = reader.get_tuple(cfg())
+        assert latest is not None and identity(latest.config) == checkpoint_ids[-1]
+        assert len(latest.pending_writes or []) == WRITES
+        assert cost == Cost(rounds=lists + 2, list=lists + 1, get=1 + WRITES)
+
+
+# list(limit=k): the search for the k newest, then k GETs beside one LIST of
+# their writes, then the writes' GETs: (rounds, LISTs) of the whole call. The
+# 10 newest span 2 or 3 buckets, listed one a round, then two side by side.
+# With ``before``, the anchor is ``before``'s 1.9-hour block, and the buckets
+# after it to the end take 2 pages.
+LIMITED = {
+    ("recent", 10000, 1, None): (5, 4),
+    ("recent", 10000, 10, None): (6, 5),
+    ("recent", 10000, 10, 5000): (7, 8),
+    ("idle", 10000, 10, None): (10, 10),
+    ("tight", 10000, 10, None): (12, 11),
+    ("recent", 1000, 10, 500): (2, 2),
+}
+
+
+@pytest.mark.parametrize(("history", "n", "limit", "before"), sorted(LIMITED, key=str))
+def test_list_with_limit_costs(
+    history: str, n: int, limit: int, before: int | None
+) -> None:
+    saver, checkpoint_ids = stored("s3", history, n)
+    bound = None if before is None else cfg(checkpoint_ids[before])
+    older = checkpoint_ids if before is None else checkpoint_ids[:before]
+    with saver.bucket.measure() as cost:
+        found = list(saver.list(cfg(), limit=limit, before=bound))
+    assert [identity(t.config) for t in found] == list(older[::-1][:limit])
+    writes = sum(len(t.pending_writes or []) for t in found)
+    assert writes == (WRITES if before is None else 0)
+    rounds, lists = LIMITED[history, n, limit, before]
+    assert cost == Cost(rounds=rounds, list=lists, get=limit + writes)
+
+
+# -- stores that do not list as S3 does ------------------------------------------
+
+
+class DirectoryBucket(MemoryBucket):
+    """S3 Express One Zone: keys listed in no order, StartAfter refused, and
+    no delimiter but ``/``."""
+
+    def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+        if kwargs.get("StartAfter") or kwargs.get("Delimiter", "/") != "/":
+            raise client_error("InvalidArgument", "not supported", status=400)
+        page = super().list_objects_v2(**kwargs)
+        page["Contents"] = page["Contents"][::-1]
+        return page
+
+
+class RefusingBucket(MemoryBucket):
+    """A store that lists in order but refuses delimiters other than ``/``."""
+
+    def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+        if kwargs.get("Delimiter", "/") != "/":
+            raise client_error("InvalidArgument", "not supported", status=400)
+        return super().list_objects_v2(**kwargs)
+
+
+class RepeatingBucket(SeaweedFSBucket):
+    """SeaweedFS with a delimiter other than ``/``: past the first page, the
+    same page again and again."""
+
+    def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+        if kwargs.get("Delimiter") == "-":
+            kwargs.pop("ContinuationToken", None)
+        return super().list_objects_v2(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kind", "lists"),
+    # LISTs of the search. Directory bucket: its 21 pages in order (the first
+    # is out of order). Refusing: the first page, the refused rolled-up LIST,
+    # the 20 other pages. Repeating: the first page, two rolled-up pages (the
+    # second repeats the first), the 20 other pages.
+    [(DirectoryBucket, 21), (RefusingBucket, 22), (RepeatingBucket, 23)],
+)
+def test_other_stores_read_on_in_order(kind: type[MemoryBucket], lists: int) -> None:
+    checkpoint_ids = list(history_ids("recent", 1000))
+    odd = "\\" + checkpoint_ids[-1]  # the highest id of all, listed first
+    saver = store_history(small_pages(kind, 50), [odd, *checkpoint_ids])
+    # Spread from the first page on, and no anchor: everything after the
+    # first page is rolled up (4 pages of 50 buckets, where allowed).
+    with (
+        mock.patch.object(recency, "SPREAD_BUCKETS", 2),
+        mock.patch("langgraph_checkpoint_s3.plans.anchor", lambda *_: None),
+        saver.bucket.measure() as cost,
+    ):
+        latest = saver.get_tuple(cfg())
+        limited = list(saver.list(cfg(), limit=2))
+    assert latest is not None and identity(latest.config) == odd
+    assert [identity(t.config) for t in limited] == [odd, checkpoint_ids[-1]]
+    assert cost.list == 2 * (lists + 1)  # and one LIST of writes each
+
+
+# -- DeltaChannel: get_state reads no more than it needs ---------------------------
+
+
+def test_get_state_after_a_snapshot_reads_the_parent_only() -> None:
+    from test_graphs import delta_graph, thread
+
+    bucket = MemoryBucket()
+    saver = MemorySaver(bucket, prefix="p/")
+    config = thread("delta")
+    final = delta_graph(saver).invoke({"items": [], "n": 150}, config)
+    with bucket.measure() as tuple_cost:
+        latest = saver.get_tuple(config)
+    assert latest is not None
+    with bucket.measure() as cost:
+        state = delta_graph(saver).get_state(config)
+    assert state.values == final
+    # get_tuple; then the parent that holds the snapshot, beside the LIST of
+    # its writes; then its 2 writes. No LIST of the namespace, no second GET of
+    # the target.
+    assert cost == Cost(
+        rounds=tuple_cost.rounds + 2,
+        list=tuple_cost.list + 1,
+        get=tuple_cost.get + 1 + 2,
+    )
+    namespace = saver.layout.namespace_checkpoints_prefix("delta", "")
+    requests = list(itertools.chain(*cost.log[tuple_cost.rounds :]))
+    assert not any(isinstance(r, List) and r.prefix == namespace for r in requests)
+    # A saver that did not read the target reads it once first.
+    cold = MemorySaver(bucket, prefix="p/")
+    with bucket.measure() as cold_cost:
+        found = cold.get_delta_channel_history(config=latest.config, channels=["items"])
+    assert found == BaseCheckpointSaver.get_delta_channel_history(
+        MemorySaver(bucket, prefix="p/"), config=latest.config, channels=["items"]
+    )
+    assert cold_cost == Cost(rounds=3, list=1, get=1 + 1 + 2)
+
+
+def test_a_remembered_target_that_is_gone_walks_as_the_base() -> None:
+    from test_graphs import delta_graph, thread
+
+    bucket = MemoryBucket()
+    saver = MemorySaver(bucket, prefix="p/")
+    config = thread("delta")
+    delta_graph(saver).invoke({"items": [], "n": 150}, config)
+    latest = saver.get_tuple(config)  # remembered
+    assert latest is not None
+    saver.delete_thread("delta")
+    found = saver.get_delta_channel_history(config=latest.config, channels=["items"])
+    assert found == {"items": {"writes": []}}
+    assert found == BaseCheckpointSaver.get_delta_channel_history(
+        MemorySaver(bucket, prefix="p/"), config=latest.config, channels=["items"]
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_long_walk_still_lists_the_namespace_once(kind: str) -> None:
+    from test_graphs import delta_graph, thread
+
+    bucket = KINDS[kind]()
+    saver = MemorySaver(bucket, prefix="p/")
+    config = thread("delta")
+    delta_graph(saver).invoke({"items": [], "n": 120}, config)
+    deepest = max(
+        saver.list(config),
+        key=lambda t: t.metadata.get("counters_since_delta_snapshot", {}).get(
+            "items", (0, 0)
+        )[0],
+    )
+    expected = BaseCheckpointSaver.get_delta_channel_history(
+        MemorySaver(bucket, prefix="p/"), config=deepest.config, channels=["items"]
+    )
+    cold = MemorySaver(bucket, prefix="p/")
+    with bucket.measure() as cost:
+        found = cold.get_delta_channel_history(
+            config=deepest.config, channels=["items"]
+        )
+    assert found == expected
+    # The target; the namespace; the chain beside its writes' LIST; the writes.
+    assert (cost.rounds, cost.list) == (4, 2)
+    with bucket.measure() as cost:  # now the target is remembered
+        assert (
+            cold.get_delta_channel_history(config=deepest.config, channels=["items"])
+            == expected
+        )
+    assert (cost.rounds, cost.list) == (3, 2)
+
+
+# -- on real servers: the rolled-up LISTs mean the same ----------------------------
+
+
+def test_latest_on_a_server_as_in_memory(
+    endpoint: S3Endpoint, bucket: str, request: pytest.FixtureRequest
+) -> None:
+    """1,200 checkpoints spread over buckets, the highest id an escaped one
+    listed first: the server and the matching in-memory bucket answer alike,
+    at the same cost, both shells."""
+    checkpoint_ids = [*history_ids("recent", 1200)]
+    odd = checkpoint_ids[-1][:5] + "\\"
+    assert isinstance(request.node, pytest.Function)
+    server = request.node.callspec.params["endpoint"]
+    kind = SeaweedFSBucket if server == "seaweedfs" else MemoryBucket
+    memory = store_history(kind(bucket), [*checkpoint_ids, odd])
+    client = endpoint.boto3_client()
+
+    def put(item: tuple[str, Any]) -> None:
+        client.put_object(Bucket=bucket, Key=item[0], Body=item[1].body)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(put, memory.bucket.objects.items()))
+    saver = S3CheckpointSaver(bucket, prefix="p/", s3_client=client)
+
+    def latest(saver: BaseCheckpointSaver[Any]) -> list[Any]:
+        return [saver.get_tuple(cfg())]
+
+    def newest_three(saver: BaseCheckpointSaver[Any]) -> list[Any]:
+        return list(saver.list(cfg(), limit=3))
+
+    def two_before(saver: BaseCheckpointSaver[Any]) -> list[Any]:
+        return list(saver.list(cfg(), limit=2, before=cfg(checkpoint_ids[700])))
+
+    for read in (latest, newest_three, two_before):
+        with memory.bucket.measure() as expected:
+            ours = read(memory)
+        with count_requests(client) as counted:
+            theirs = read(saver)
+        assert [identity(t.config) for t in theirs] == [
+            identity(t.config) for t in ours
+        ]
+        assert dict(counted) == expected.operations()
+    assert identity(saver.get_tuple(cfg()).config) == odd  # type: ignore[union-attr]
+    saver.close()
