@@ -424,17 +424,21 @@ def _newest(
     return newest_ids(refs, count, below)
 
 
+def _target(store: Store, config: RunnableConfig) -> Plan[CheckpointRef | None]:
+    """The checkpoint the config names, or the newest of its namespace."""
+    selector = CheckpointSelector.of(config)
+    if selector.checkpoint_id:
+        return selector.at(selector.checkpoint_id)
+    found = yield from _newest(
+        store, selector.thread_id, selector.checkpoint_ns, 1, None
+    )
+    return found[0] if found else None
+
+
 def get_tuple(store: Store, config: RunnableConfig) -> Plan[CheckpointTuple | None]:
     """``get_tuple``: the checkpoint the config names, or the newest of its
     namespace, with its pending writes."""
-    selector = CheckpointSelector.of(config)
-    if selector.checkpoint_id is not None:
-        ref: CheckpointRef | None = selector.at(selector.checkpoint_id)
-    else:
-        found_refs = yield from _newest(
-            store, selector.thread_id, selector.checkpoint_ns, 1, None
-        )
-        ref = found_refs[0] if found_refs else None
+    ref = yield from _target(store, config)
     if ref is None:
         return None
     found = yield from _checkpoints_with_writes(store, [ref])
@@ -801,14 +805,7 @@ def get_delta_channel_history(
     if not channels:
         return {}
     layout = store.layout
-    selector = CheckpointSelector.of(config)
-    if selector.checkpoint_id:
-        ref: CheckpointRef | None = selector.at(selector.checkpoint_id)
-    else:
-        newest_refs = yield from _newest(
-            store, selector.thread_id, selector.checkpoint_ns, 1, None
-        )
-        ref = newest_refs[0] if newest_refs else None
+    ref = yield from _target(store, config)
     if ref is None:
         return delta_history([], channels)
     prefix = layout.namespace_checkpoints_prefix(ref.thread_id, ref.checkpoint_ns)

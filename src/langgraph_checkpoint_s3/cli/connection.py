@@ -35,7 +35,7 @@ __all__ = [
     "Connection",
     "RetryNotices",
     "S3Uri",
-    "client_config",
+    "cli_client_config",
     "s3_options",
 ]
 
