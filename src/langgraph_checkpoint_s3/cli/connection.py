@@ -108,9 +108,8 @@ class Connection:
         before any command runs."""
         uri = self.uri
         from .. import saver
-        from .rendering import TolerantSerializer
-
         from ..protocol import RequestOptions
+        from .rendering import TolerantSerializer
 
         return saver.S3CheckpointSaver(
             uri.bucket,
