@@ -374,3 +374,42 @@ def test_the_cli_sends_the_expected_bucket_owner(
         )
         assert result.exit_code == 0, result.output
     assert len(seen) >= 4 and set(seen) == {OWNER}
+
+
+def test_endpoints_cached_per_bucket_are_the_endpoints_botocore_resolves() -> None:
+    import boto3
+
+    from langgraph_checkpoint_s3.clients import cache_endpoints_per_bucket
+
+    def client(**kwargs: Any) -> Any:
+        return boto3.client("s3", region_name="eu-west-1", **kwargs)
+
+    cases: list[dict[str, Any]] = [
+        {},
+        {"endpoint_url": "http://127.0.0.1:9000"},
+        {"config": Config(s3={"addressing_style": "path"})},
+        {"config": Config(s3={"addressing_style": "virtual"})},
+    ]
+    buckets = ["bucket", "arn:aws:s3:eu-west-1:123456789012:accesspoint/ap"]
+    for kwargs in cases:
+        plain, cached = client(**kwargs), client(**kwargs)
+        cache_endpoints_per_bucket(cached)
+        names = set(cached._ruleset_resolver._param_definitions)
+        assert not names & {"Key", "Prefix", "CopySource"}
+        for bucket in buckets:
+            for operation, params in (
+                ("PutObject", {"Bucket": bucket, "Key": "a/b.json", "Body": b""}),
+                ("GetObject", {"Bucket": bucket, "Key": "x"}),
+                ("ListObjectsV2", {"Bucket": bucket, "Prefix": "p/"}),
+                ("HeadBucket", {"Bucket": bucket}),
+            ):
+                # The URL, headers and signing properties botocore resolves.
+                resolved = [
+                    c._resolve_endpoint_ruleset(
+                        c.meta.service_model.operation_model(operation), params, {}
+                    )
+                    for c in (plain, cached)
+                ]
+                urls = [r[0] for r in resolved]
+                assert resolved[0] == resolved[1], (kwargs, bucket, operation)
+                assert urls[0].startswith(("http://", "https://"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aioboto3
@@ -13,7 +14,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import plans, protocol
 from .base import PlanSaver
-from .clients import DEFAULT_CONCURRENCY, client_settings, retry_conditional_conflicts
+from .clients import (
+    DEFAULT_CONCURRENCY,
+    cache_endpoints_per_bucket,
+    client_settings,
+    retry_conditional_conflicts,
+)
 from .protocol import Get, Plan, Request, RequestOptions, Stepper
 
 if TYPE_CHECKING:
@@ -26,6 +32,18 @@ _NOT_OPEN = (
     "AsyncS3CheckpointSaver is not open: use it as "
     "`async with AsyncS3CheckpointSaver(...) as saver:`"
 )
+
+
+@dataclass
+class _Opened:
+    """What entering the saver opens. One object shared by the saver and its
+    copies: LangGraph's ``with_allowlist`` (strict msgpack) makes a shallow
+    copy when a graph is compiled, which may be before the saver is entered."""
+
+    limit: asyncio.Semaphore  # renewed on each entry
+    client: S3Client | None = None
+    stack: AsyncExitStack | None = None
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 class AsyncS3CheckpointSaver(PlanSaver):
@@ -85,47 +103,48 @@ class AsyncS3CheckpointSaver(PlanSaver):
         self.max_concurrency = max_concurrency
         self.client_config = client_config
         self._given_client = s3_client
-        self._client: S3Client | None = None
-        self._stack: AsyncExitStack | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._limit = asyncio.Semaphore(max_concurrency)  # renewed on each entry
+        self._opened = _Opened(asyncio.Semaphore(max_concurrency))
 
     async def __aenter__(self) -> AsyncS3CheckpointSaver:
         # A semaphore belongs to the loop it first waits on; the saver may be
         # entered again under another loop.
-        self._limit = asyncio.Semaphore(self.max_concurrency)
+        opened = self._opened
+        opened.limit = asyncio.Semaphore(self.max_concurrency)
         stack = AsyncExitStack()
         if self._given_client is not None:
-            self._client = self._given_client
+            client = self._given_client
         else:
             config = AioConfig(**client_settings(self.max_concurrency))
             if self.client_config is not None:
                 config = config.merge(self.client_config)
-            self._client = await stack.enter_async_context(
+            client = await stack.enter_async_context(
                 self.session.client("s3", endpoint_url=self.endpoint_url, config=config)
             )
-        retry_conditional_conflicts(self._client.meta.events)
+            cache_endpoints_per_bucket(client)
+        retry_conditional_conflicts(client.meta.events)
+        opened.client = client
         try:
             await self.arun(plans.check_bucket(self.layout))
         except BaseException:
-            self._client = None
+            opened.client = None
             await stack.aclose()
             raise
-        self._stack = stack
-        self._loop = asyncio.get_running_loop()
+        opened.stack = stack
+        opened.loop = asyncio.get_running_loop()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        stack, self._stack, self._loop, self._client = self._stack, None, None, None
+        opened = self._opened
+        stack, opened.stack, opened.loop, opened.client = opened.stack, None, None, None
         if stack is not None:
             await stack.aclose()
 
     @property
     def client(self) -> S3Client:
         """The aioboto3 S3 client, open while the saver is entered."""
-        if self._client is None:
+        if self._opened.client is None:
             raise RuntimeError(_NOT_OPEN)
-        return self._client
+        return self._opened.client
 
     async def arun(self, plan: Plan[_T]) -> _T:
         """Run a plan of :mod:`.plans` to its answer on the saver's client."""
@@ -141,7 +160,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
     def run(self, plan: Plan[_T]) -> _T:
         """Run a plan on the saver's loop, from a thread other than the loop's
         own (there it would block the loop it waits for)."""
-        loop = self._loop
+        loop = self._opened.loop
         if loop is None:
             plan.close()
             raise RuntimeError(_NOT_OPEN)
@@ -178,7 +197,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
         try:
             # The body is read inside the semaphore: a response holds its
             # pooled connection until read, so reading outside could deadlock.
-            async with self._limit:
+            async with self._opened.limit:
                 response = await getattr(self.client, method)(**kwargs)
                 if isinstance(request, Get):
                     async with response["Body"] as stream:

@@ -13,7 +13,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import plans, protocol
 from .base import PlanSaver
-from .clients import DEFAULT_CONCURRENCY, client_settings, retry_conditional_conflicts
+from .clients import (
+    DEFAULT_CONCURRENCY,
+    cache_endpoints_per_bucket,
+    client_settings,
+    retry_conditional_conflicts,
+)
 from .protocol import Get, Plan, Request, RequestOptions, Stepper
 
 if TYPE_CHECKING:
@@ -91,6 +96,7 @@ class S3CheckpointSaver(PlanSaver):
                 endpoint_url=endpoint_url,
                 config=config.merge(client_config) if client_config else config,
             )
+            cache_endpoints_per_bucket(s3_client)
         retry_conditional_conflicts(s3_client.meta.events)
         self.client: S3Client = s3_client
         # More threads than the client has connections would only queue.
