@@ -1016,8 +1016,24 @@ def test_a_store_that_ignores_conditional_writes_is_refused(first: str) -> None:
             saver.put(cfg(), checkpoint, {"step": 0}, {})
         else:
             saver.put_writes(cfg("c1"), [("a", 1)], "task")
-    with pytest.raises(ConditionalWritesError):  # refused until it is fixed
+    # Refused from then on, before anything could be replaced silently.
+    with saver.bucket.measure() as cost, pytest.raises(ConditionalWritesError):
         saver.put(cfg(), checkpoint, {"step": 0}, {})
+    assert cost == Cost()
+
+
+def test_writes_racing_a_savers_first_check_do_not_check_again() -> None:
+    saver = MemorySaver(prefix="p/")
+    with saver.bucket.measure() as cost:
+        saver.run(
+            plans.concurrently(
+                *(
+                    plans.put(saver.store, cfg(), empty_checkpoint(), {"step": n})
+                    for n in range(5)
+                )
+            )
+        )
+    assert cost == Cost(rounds=2, put=6)
 
 
 def test_without_conditional_writes_nothing_is_conditional_or_checked() -> None:

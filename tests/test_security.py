@@ -481,11 +481,6 @@ async def test_strict_graph_round_trips_its_pydantic_model_and_dataclass(
         assert bare.checkpoint["channel_values"]["point"] == {"x": 3, "y": 2}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AsyncS3CheckpointSaver: the with_allowlist copy made when compiling "
-    "before `async with` never sees the client opened on entry",
-)
 async def test_strict_graph_compiled_before_the_async_saver_is_entered(
     strict: None, moto: S3Endpoint
 ) -> None:

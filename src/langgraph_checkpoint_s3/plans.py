@@ -118,6 +118,10 @@ class ConditionalWrites:
 
     enabled: bool = True
     verified: bool = False
+    checking: bool = False
+    """A check is under way: writes meanwhile do not start another."""
+    refusal: ConditionalWritesError | None = None
+    """Set when the store was found to ignore them: every write raises it."""
 
 
 @dataclass(frozen=True)
@@ -494,6 +498,7 @@ def put(
 ) -> Plan[RunnableConfig]:
     """``put``: one conditional PUT. A taken key is fine when it holds the
     same bytes (a retried request), a conflict when it holds others."""
+    _refuse_if_unconditional(store)
     ref, body = encode_checkpoint(store.serde, config, checkpoint, metadata)
     key = store.layout.checkpoint_key(ref)
     request = store.put(key, body, if_absent=True)
@@ -525,6 +530,7 @@ def put_writes(
     def encode(token: str) -> tuple[list[tuple[WriteRef, bytes]], bool]:
         return encode_writes(store.serde, config, writes, task_id, task_path, token)
 
+    _refuse_if_unconditional(store)
     token = new_token()
     objects, overwrite = encode(token)
     # A lone write is whole by itself: an overwrite of one key needs no
@@ -547,15 +553,20 @@ def _check_conditions(
 ) -> Plan[None]:
     """Once per saver, send again a conditional PUT that stored: a store that
     honours ``If-None-Match`` now finds the key taken."""
+    _refuse_if_unconditional(store)
     conditions = store.conditions
-    if conditions.verified or not conditions.enabled:
+    if conditions.verified or conditions.checking or not conditions.enabled:
         return
     done = [r for r, ok in zip(requests, stored, strict=True) if ok and r.if_absent]
     if not done:
         return
-    (again,) = yield from perform(done[:1])
+    conditions.checking = True
+    try:
+        (again,) = yield from perform(done[:1])
+    finally:
+        conditions.checking = False
     if again:
-        raise ConditionalWritesError(
+        conditions.refusal = ConditionalWritesError(
             f"{done[0].key}: the store accepted If-None-Match: * for a key that "
             "exists, so it ignores conditional writes; first-wins writes and "
             "checkpoints that are never replaced cannot be kept there. Use a "
@@ -564,7 +575,13 @@ def _check_conditions(
             operation="PutObject",
             key=done[0].key,
         )
+        raise conditions.refusal
     conditions.verified = True
+
+
+def _refuse_if_unconditional(store: Store) -> None:
+    if store.conditions.refusal is not None:
+        raise store.conditions.refusal
 
 
 _SETTLE_ATTEMPTS = 8
