@@ -257,6 +257,18 @@ def test_a_crash_before_any_request_leaves_no_part_and_a_retry_finishes(
     assert frozenset() in outcomes or race == "different sizes"
 
 
+def test_batches_of_three_with_crashes_of_both_callers_never_mix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    batches = {name: [("a", name), ("b", name), ("c", name)] for name in "AB"}
+    outcomes = set()
+    for schedule, world in schedules(batches, monkeypatch, crashes=2):
+        seen = world.visible()
+        assert seen == set() or seen in whole_batches(batches), schedule
+        outcomes.add(frozenset(seen))
+    assert outcomes == {frozenset(), *(frozenset(b) for b in whole_batches(batches))}
+
+
 def test_a_lone_caller_crashing_after_each_write_leaves_none_of_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
