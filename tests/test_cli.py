@@ -878,7 +878,8 @@ def test_prune_keep_last_keeps_every_kept_state_on_a_server(
 ) -> None:
     config = thread("delta")
     with cli_bucket.saver() as saver:
-        graph = delta_graph(saver)
+        # Past one snapshot (every 50 steps): the kept states rebuild from it.
+        graph = delta_graph(saver, steps=60)
         graph.invoke({"items": [], "n": 0}, config)
         ids = [t.config["configurable"]["checkpoint_id"] for t in saver.list(config)]
         states = [graph.get_state(at_checkpoint(config, i)) for i in ids[:3]]
@@ -889,7 +890,7 @@ def test_prune_keep_last_keeps_every_kept_state_on_a_server(
     kept = [c["checkpoint_id"] for c in pruned["kept"]]
     assert kept[:3] == ids[:3] and 3 < len(kept) < len(ids)
     with cli_bucket.saver() as saver:
-        graph = delta_graph(saver)
+        graph = delta_graph(saver, steps=60)
         assert [graph.get_state(at_checkpoint(config, i)) for i in ids[:3]] == states
 
 

@@ -99,14 +99,16 @@ class Delta(TypedDict):
     n: int
 
 
-def delta_graph(saver: BaseCheckpointSaver[Any]) -> CompiledStateGraph[Any]:
+def delta_graph(
+    saver: BaseCheckpointSaver[Any], steps: int = 200
+) -> CompiledStateGraph[Any]:
     def step(state: Delta) -> dict[str, Any]:
         return {"items": [state["n"]], "n": state["n"] + 1}
 
     builder = StateGraph(Delta)
     builder.add_node("step", step)
     builder.add_edge(START, "step")
-    builder.add_conditional_edges("step", lambda s: END if s["n"] >= 200 else "step")
+    builder.add_conditional_edges("step", lambda s: END if s["n"] >= steps else "step")
     return builder.compile(checkpointer=saver)
 
 
