@@ -27,6 +27,7 @@ from . import plans, retention
 from .configs import next_version
 from .keys import Layout
 from .protocol import Plan, RequestOptions
+from .recency import RecentReads
 from .security import warn_if_permissive
 
 __all__ = ["PlanSaver"]
@@ -54,6 +55,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         self.request_options = request_options or RequestOptions()
         self.conditional_writes = conditional_writes
         self._conditions = plans.ConditionalWrites(enabled=conditional_writes)
+        self._recent = RecentReads()
 
     def run(self, plan: Plan[_T]) -> _T:
         """Run a plan to its answer, blocking."""
@@ -67,7 +69,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
     def store(self) -> plans.Store:
         """The layout and serializer the plans use (``with_allowlist`` copies
         the saver with another serde, so this is read on every call)."""
-        return plans.Store(self.layout, self.serde, self._conditions)
+        return plans.Store(self.layout, self.serde, self._conditions, self._recent)
 
     # -- sync API -------------------------------------------------------------
 

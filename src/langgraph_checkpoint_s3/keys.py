@@ -13,9 +13,7 @@ which is injective and reversible, and leaves ordinary ids (uuids, ``a:1|b:2``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-
-from .recency import RecentReads
+from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -129,17 +127,9 @@ class WriteRef:
 
 @dataclass(frozen=True)
 class Layout:
-    """Builds and parses the keys under one prefix.
-
-    ``recent`` is what the saver owning this layout remembered from its last
-    reads, to spend less on the next ones (see :class:`.recency.RecentReads`);
-    it takes no part in comparisons.
-    """
+    """Builds and parses the keys under one prefix."""
 
     prefix: str = "checkpoints/"
-    recent: RecentReads = field(
-        default_factory=RecentReads, compare=False, hash=False, repr=False
-    )
 
     def __post_init__(self) -> None:
         if self.prefix and not self.prefix.endswith("/"):

@@ -59,6 +59,7 @@ from .protocol import (
 )
 from .recency import (
     BUCKET_DELIMITER,
+    RecentReads,
     Region,
     anchor,
     ascending,
@@ -127,13 +128,16 @@ class ConditionalWrites:
 @dataclass(frozen=True)
 class Store:
     """Where and how a saver stores: its key layout, its serializer, and what
-    it knows of the store's conditional writes (shared by a saver's copies)."""
+    it has learnt (the store's conditional writes, its recent reads), shared
+    by a saver's copies."""
 
     layout: Layout
     serde: SerializerProtocol
     conditions: ConditionalWrites = field(
         default_factory=lambda: ConditionalWrites(verified=True)
     )
+    recent: RecentReads = field(default_factory=RecentReads)
+    """What the saver remembers of the checkpoints it just read."""
 
     def put(self, key: str, body: bytes, *, if_absent: bool) -> Put:
         """A PUT, conditional only when the saver sends conditional writes."""
@@ -449,7 +453,7 @@ def get_tuple(store: Store, config: RunnableConfig) -> Plan[CheckpointTuple | No
     if not found:
         return None
     stored = found[0][0]
-    store.layout.recent.saw_checkpoint(stored.ref, stored.parent_id, stored.metadata)
+    store.recent.saw_checkpoint(stored.ref, stored.parent_id, stored.metadata)
     return to_tuple(*found[0])
 
 
@@ -826,7 +830,7 @@ def get_delta_channel_history(
     if ref is None:
         return delta_history([], channels)
     prefix = layout.namespace_checkpoints_prefix(ref.thread_id, ref.checkpoint_ns)
-    remembered = layout.recent.checkpoint(ref)
+    remembered = store.recent.checkpoint(ref)
     if remembered is None:
         stored, _ = yield from _checkpoints_and_write_keys(
             store, [ref], with_writes=False
@@ -834,7 +838,7 @@ def get_delta_channel_history(
         if not stored:
             return delta_history([], channels)
         target = stored[0]
-        layout.recent.saw_checkpoint(ref, target.parent_id, target.metadata)
+        store.recent.saw_checkpoint(ref, target.parent_id, target.metadata)
         depth = _walk_depth(
             target.metadata.get("counters_since_delta_snapshot") or {}, channels
         )
