@@ -10,9 +10,14 @@ support-reply graph with a human approval step (``interrupt()``), resumed with
 
 from __future__ import annotations
 
+import os
+
+# Strict deserialization (README, Security): LangGraph reads this once, when it
+# is first imported, so it is set before any import below.
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+
 import json
 import logging
-import os
 import shlex
 import subprocess
 import sys
