@@ -90,6 +90,7 @@ __all__ = [
     "delete_for_runs",
     "delete_keys",
     "delete_thread",
+    "fetch_checkpoints",
     "fetch_objects",
     "get_delta_channel_history",
     "get_tuple",
@@ -267,16 +268,25 @@ def _checkpoints_and_write_keys(
     checkpoint deleted since it was listed is skipped."""
     layout = store.layout
     listings = writes_listings(layout, refs) if with_writes else []
-    bodies, listed = yield from concurrently(
-        fetch_objects([layout.checkpoint_key(ref) for ref in refs]),
+    stored, listed = yield from concurrently(
+        fetch_checkpoints(store, refs),
         concurrently(*(list_keys(w.prefix, w.start_after) for w in listings)),
     )
-    stored = [
-        decode_checkpoint(store.serde, layout.checkpoint_key(ref), body, ref)
-        for ref, body in zip(refs, bodies, strict=True)
+    return stored, _write_keys(layout, itertools.chain(*listed), stored)
+
+
+def fetch_checkpoints(
+    store: Store, refs: Sequence[CheckpointRef]
+) -> Plan[list[StoredCheckpoint]]:
+    """The checkpoints of ``refs``, decoded, in one round; one deleted since
+    it was listed is skipped."""
+    keys = [store.layout.checkpoint_key(ref) for ref in refs]
+    bodies = yield from fetch_objects(keys)
+    return [
+        decode_checkpoint(store.serde, key, body, ref)
+        for ref, key, body in zip(refs, keys, bodies, strict=True)
         if body is not None
     ]
-    return stored, _write_keys(layout, itertools.chain(*listed), stored)
 
 
 def _write_keys(

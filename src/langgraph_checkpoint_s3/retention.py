@@ -28,19 +28,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .codec import StoredCheckpoint, decode_checkpoint
 from .delta import DeltaWalk, delta_channels
 from .keys import CheckpointRef, Layout
 from .plans import (
     Store,
     concurrently,
     delete_keys,
-    fetch_objects,
+    fetch_checkpoints,
     perform,
     thread_keys,
 )
 from .protocol import List, Listed, Plan
-from .selection import checkpoint_refs, keys_not_owned_by
+from .selection import by_namespace, checkpoint_refs, keys_not_owned_by
 
 __all__ = [
     "EXPIRE_CHUNK",
@@ -49,7 +48,6 @@ __all__ = [
     "IdleThread",
     "Tally",
     "Usage",
-    "by_namespace",
     "cutoff",
     "expire_idle",
     "expire_threads",
@@ -332,28 +330,6 @@ def expire_idle(
 # -- keep the newest N --------------------------------------------------------------
 
 
-def by_namespace(
-    refs: Iterable[CheckpointRef],
-) -> dict[tuple[str, str], list[CheckpointRef]]:
-    """Checkpoints grouped per (thread, namespace), each group newest first."""
-    groups: dict[tuple[str, str], list[CheckpointRef]] = defaultdict(list)
-    for ref in sorted(refs, key=lambda r: r.checkpoint_id, reverse=True):
-        groups[(ref.thread_id, ref.checkpoint_ns)].append(ref)
-    return dict(groups)
-
-
-def _read(store: Store, refs: Sequence[CheckpointRef]) -> Plan[list[StoredCheckpoint]]:
-    """The checkpoints of ``refs`` in one round; one deleted since listed is
-    skipped."""
-    keys = [store.layout.checkpoint_key(ref) for ref in refs]
-    bodies = yield from fetch_objects(keys)
-    return [
-        decode_checkpoint(store.serde, key, body, ref)
-        for ref, key, body in zip(refs, keys, bodies, strict=True)
-        if body is not None
-    ]
-
-
 def rebuilt_from(
     store: Store,
     targets: Sequence[CheckpointRef],
@@ -367,7 +343,7 @@ def rebuilt_from(
     ancestor several targets need is read once. Without DeltaChannels: the
     targets' GETs only.
     """
-    stored = yield from _read(store, targets)
+    stored = yield from fetch_checkpoints(store, targets)
     walks: list[DeltaWalk] = []
     for target in stored:
         walk = DeltaWalk(namespace, delta_channels(target))
@@ -382,7 +358,7 @@ def rebuilt_from(
         )
     ):
         asked.update(batch)
-        found = yield from _read(store, batch)
+        found = yield from fetch_checkpoints(store, batch)
         for walk in walks:
             walk.add(batch, found, [])
     return list(dict.fromkeys(ref for walk in walks for ref in walk.chain_refs()))

@@ -20,6 +20,7 @@ from .keys import CheckpointRef, Layout, WriteRef
 __all__ = [
     "ListQuery",
     "WritesListing",
+    "by_namespace",
     "checkpoint_refs",
     "keys_owned_by",
     "newest",
@@ -49,12 +50,19 @@ def newest(refs: Iterable[CheckpointRef]) -> CheckpointRef | None:
     return max(refs, key=_newest_first_key, default=None)
 
 
+def by_namespace(
+    refs: Iterable[CheckpointRef],
+) -> dict[tuple[str, str], list[CheckpointRef]]:
+    """Checkpoints grouped per (thread, namespace), each group newest first."""
+    groups: dict[tuple[str, str], list[CheckpointRef]] = defaultdict(list)
+    for ref in sorted(refs, key=_newest_first_key, reverse=True):
+        groups[(ref.thread_id, ref.checkpoint_ns)].append(ref)
+    return dict(groups)
+
+
 def newest_per_namespace(refs: Iterable[CheckpointRef]) -> list[CheckpointRef]:
     """The newest checkpoint of each (thread, namespace)."""
-    groups: dict[tuple[str, str], list[CheckpointRef]] = defaultdict(list)
-    for ref in refs:
-        groups[(ref.thread_id, ref.checkpoint_ns)].append(ref)
-    return [top for group in groups.values() if (top := newest(group)) is not None]
+    return [group[0] for group in by_namespace(refs).values()]
 
 
 @dataclass(frozen=True)
