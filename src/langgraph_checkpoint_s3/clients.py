@@ -106,18 +106,32 @@ def cache_endpoints_per_bucket(client: Any) -> None:
         return
     try:
         model = client.meta.service_model
-        ruleset = loader.load_service_model(
-            model.service_name, "endpoint-rule-set-1", api_version=model.api_version
+        read = _read_by_rules(
+            loader, model.service_name, model.api_version, frozenset(definitions)
         )
-        rules = json.dumps(ruleset["rules"])
     except Exception:  # no ruleset to check against: keep botocore's lookup
         return
-    read = {
-        name
-        for name in definitions
-        if re.search(rf"\b{re.escape(name)}\b", rules) is not None
-    }
     if len(read) < len(definitions):
         resolver._param_definitions = {  # type: ignore[union-attr]
             name: spec for name, spec in definitions.items() if name in read
         }
+
+
+_RULES_READ: dict[tuple[str, str, frozenset[str]], frozenset[str]] = {}
+
+
+def _read_by_rules(
+    loader: Any, service: str, api_version: str, names: frozenset[str]
+) -> frozenset[str]:
+    # Scanning the ruleset costs ~15 ms; it is the same for every client of a
+    # botocore version, so each saver's client does not pay it again.
+    cached = (service, api_version, names)
+    if cached not in _RULES_READ:
+        ruleset = loader.load_service_model(
+            service, "endpoint-rule-set-1", api_version=api_version
+        )
+        rules = json.dumps(ruleset["rules"])
+        _RULES_READ[cached] = frozenset(
+            name for name in names if re.search(rf"\b{re.escape(name)}\b", rules)
+        )
+    return _RULES_READ[cached]
