@@ -617,18 +617,19 @@ def _settle_writes(
     leader = min(ours)
     scope = set(ours)
 
-    keys: dict[int, str] = {}
+    refs = {ref.idx: ref for ref, _ in objects}
+    keys = {idx: store.layout.write_key(ref) for idx, ref in refs.items()}
 
     def key(idx: int) -> str:
-        if idx not in keys:
-            ref = WriteRef(first.checkpoint, first.task_id, idx)
-            keys[idx] = store.layout.write_key(ref)
+        if idx not in keys:  # a key of another caller's batch
+            refs[idx] = WriteRef(first.checkpoint, first.task_id, idx)
+            keys[idx] = store.layout.write_key(refs[idx])
         return keys[idx]
 
     def read(order: Sequence[int]) -> Plan[dict[int, Held]]:
         found = yield from perform(Get(key(i), tagged=True) for i in order)
         return {
-            i: _held(key(i), WriteRef(first.checkpoint, first.task_id, i), tagged)
+            i: _held(keys[i], refs[i], tagged)
             for i, tagged in zip(order, found, strict=True)
         }
 
