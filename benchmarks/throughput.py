@@ -160,35 +160,53 @@ def _check(results: Sequence[Mapping[str, Any]], steps: int) -> list[str]:
     return [f"{wrong} of {len(results)} threads ended wrong"] if wrong else []
 
 
-def _measured(
-    saver: str,
-    server: Server,
-    load: int,
-    threads: int,
-    steps: int,
-    body: Callable[[], list[Mapping[str, Any]]],
-) -> ThroughputRun:
+@dataclass
+class _Meter:
+    """What one measured stretch cost: wall and CPU seconds, server requests."""
+
+    wall: float = 0.0
+    user: float = 0.0
+    system: float = 0.0
+    requests: float | None = None
+
+    def run(
+        self,
+        saver: str,
+        server: Server,
+        load: int,
+        threads: int,
+        steps: int,
+        results: Sequence[Mapping[str, Any]],
+    ) -> ThroughputRun:
+        return ThroughputRun(
+            saver,
+            server.name,
+            load,
+            threads,
+            steps,
+            self.wall,
+            self.user,
+            self.system,
+            self.requests,
+            _check(results, steps),
+        )
+
+
+@contextlib.contextmanager
+def _metered(server: Server, load: int) -> Iterator[_Meter]:
+    """Measure the block (sync or awaiting) with ``load`` burners beside it."""
+    meter = _Meter()
     before = server.requests() if server.requests else None
     with burners(load):
         user0, sys0 = _cpu()
         start = time.perf_counter()
-        results = body()
-        wall = time.perf_counter() - start
+        yield meter
+        meter.wall = time.perf_counter() - start
         user1, sys1 = _cpu()
+    meter.user, meter.system = user1 - user0, sys1 - sys0
     after = server.requests() if server.requests else None
-    requests = after - before if after is not None and before is not None else None
-    return ThroughputRun(
-        saver,
-        server.name,
-        load,
-        threads,
-        steps,
-        wall,
-        user1 - user0,
-        sys1 - sys0,
-        requests,
-        _check(results, steps),
-    )
+    if after is not None and before is not None:
+        meter.requests = after - before
 
 
 def run_sync(
@@ -214,7 +232,9 @@ def run_sync(
             with ThreadPoolExecutor(threads, thread_name_prefix="graph") as pool:
                 return list(pool.map(lambda c: graph.invoke(initial(), c), configs))
 
-        return _measured("sync", server, load, threads, steps, body)
+        with _metered(server, load) as meter:
+            results = body()
+        return meter.run("sync", server, load, threads, steps, results)
 
 
 async def _async_body(
@@ -253,30 +273,11 @@ def run_async(
     """``threads`` graph runs at once on one AsyncS3CheckpointSaver."""
 
     async def inner(everything: Callable[[], Any]) -> ThroughputRun:
-        loop = asyncio.get_running_loop()
         # The burners and the clock around the gather only: the saver's entry
         # (client creation, HeadBucket) is not part of the steady state.
-        before = server.requests() if server.requests else None
-        with burners(load):
-            user0, sys0 = _cpu()
-            start = loop.time()
+        with _metered(server, load) as meter:
             results = await everything()
-            wall = loop.time() - start
-            user1, sys1 = _cpu()
-        after = server.requests() if server.requests else None
-        requests = after - before if after is not None and before is not None else None
-        return ThroughputRun(
-            "async",
-            server.name,
-            load,
-            threads,
-            steps,
-            wall,
-            user1 - user0,
-            sys1 - sys0,
-            requests,
-            _check(results, steps),
-        )
+        return meter.run("async", server, load, threads, steps, results)
 
     with credentials(server):
         run: ThroughputRun = asyncio.run(
