@@ -412,7 +412,7 @@ def test_expire_dry_run_then_yes(saver: MemorySaver, client: MemoryClient) -> No
     assert {**done, "dry_run": True, "cutoff": ""} == {**planned, "cutoff": ""}
     assert client.calls == {
         "HeadBucket": 1,
-        "ListObjectsV2": 2 + 2,
+        "ListObjectsV2": 2 + 3,
         "DeleteObjects": 1,
     }
     assert keys_of(saver.bucket, "old") == []

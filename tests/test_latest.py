@@ -28,7 +28,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.checkpoint.base.id import UUID
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_checkpoint_s3 import S3CheckpointSaver, plans, recency
+from langgraph_checkpoint_s3 import S3CheckpointSaver, heads, plans, recency
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, encode_component
 from langgraph_checkpoint_s3.protocol import PAGE_SIZE, List
 from langgraph_checkpoint_s3.recency import (
@@ -267,13 +267,15 @@ def newest(saver: BaseCheckpointSaver[Any], **kwargs: Any) -> list[tuple[str, An
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(any_ids, min_size=1, max_size=40, unique=True),
+    st.lists(any_ids, min_size=1, max_size=40, unique=True)
+    | st.lists(ids, min_size=1, max_size=20, unique=True),
     st.integers(1, 12),
     st.none() | any_ids,
     st.sampled_from(sorted(LISTINGS)),
     st.sampled_from([2, 3, 7]),
     st.sampled_from([1, 2, 10]),
     st.sampled_from([100, 4]),
+    st.data(),
 )
 def test_newest_is_the_highest_id_as_in_memory_saver_says(
     checkpoint_ids: list[str],
@@ -283,13 +285,39 @@ def test_newest_is_the_highest_id_as_in_memory_saver_says(
     page: int,
     spread_at: int,
     rolled_up_count: int,
+    data: st.DataObject,
 ) -> None:
-    """get_tuple and list(limit, before) on namespaces many pages long, read in
-    order, rolled up, anchored at the clock or at ``before``: the same answers
-    as InMemorySaver, whatever the ids."""
+    """get_tuple and list(limit, before) on namespaces many pages long, read
+    from a floor, in order, rolled up, anchored at the clock or at ``before``,
+    with whatever head (none, one naming any listed or other id, with any
+    previous one, or not a head at all): the same answers as InMemorySaver,
+    whatever the ids."""
     theirs = InMemorySaver()
     ours = MemorySaver(small_pages(LISTINGS[kind], page), prefix="p/")
+    if before is not None:  # ids just below ``before``: its beginning, then anything
+        cut = st.integers(0, len(before))
+        beside = st.builds(lambda n, tail: before[:n] + tail, cut, st.just("") | ids)
+        beside = beside.filter(bool)
+        checkpoint_ids = list(
+            dict.fromkeys(checkpoint_ids + data.draw(st.lists(beside, max_size=4)))
+        )
     put_both((ours, theirs), checkpoint_ids)
+    named = st.sampled_from(checkpoint_ids) | any_ids
+    planted = data.draw(
+        st.none()
+        | st.sampled_from([b"", b"{}", b"not json", b'{"format": "other"}'])
+        | st.builds(
+            heads.encode_head,
+            st.builds(CheckpointRef, st.just("t"), st.just(""), named),
+            st.none() | named,
+        )
+        | st.builds(
+            heads.encode_head,
+            st.builds(CheckpointRef, st.just("u"), st.just(""), named),
+        )
+    )
+    if planted is not None:
+        ours.bucket.put_raw(ours.layout.head_key("t", ""), planted)
     bound = None if before is None else cfg(before)
     with (
         mock.patch.object(recency, "SPREAD_BUCKETS", spread_at),
@@ -333,9 +361,12 @@ def history_ids(history: str, n: int) -> tuple[str, ...]:
     return tuple(HISTORIES[history](n))
 
 
-def store_history(bucket: MemoryBucket, checkpoint_ids: Sequence[str]) -> MemorySaver:
+def store_history(
+    bucket: MemoryBucket, checkpoint_ids: Sequence[str], *, with_heads: bool = True
+) -> MemorySaver:
     """The checkpoints stored as ``put`` stores them (one template body with
-    its id replaced: 10,000 in milliseconds), two writes on the last one."""
+    its id replaced: 10,000 in milliseconds; the i-th as step i, with its
+    head when one is due), two writes on the last one."""
     saver = MemorySaver(bucket, prefix="p/")
     template = "00000000-0000-6000-8000-000000000000"
     checkpoint = empty_checkpoint()
@@ -343,11 +374,17 @@ def store_history(bucket: MemoryBucket, checkpoint_ids: Sequence[str]) -> Memory
     saver.put(cfg(), checkpoint, {"step": 0}, {})
     key = saver.layout.checkpoint_key(CheckpointRef("t", "", template))
     body = bucket.objects.pop(key).body
-    for checkpoint_id in checkpoint_ids:
+    previous = None
+    for step, checkpoint_id in enumerate(checkpoint_ids):
+        ref = CheckpointRef("t", "", checkpoint_id)
         bucket.put_raw(
-            saver.layout.checkpoint_key(CheckpointRef("t", "", checkpoint_id)),
+            saver.layout.checkpoint_key(ref),
             body.replace(template.encode(), json.dumps(checkpoint_id)[1:-1].encode()),
         )
+        if with_heads and heads.due({"step": step}):
+            head = heads.encode_head(ref, previous)
+            bucket.put_raw(saver.layout.head_key("t", ""), head)
+            previous = checkpoint_id
     saver.put_writes(cfg(checkpoint_ids[-1]), [("a", 1), ("b", 2)], "task")
     return saver
 
@@ -363,19 +400,17 @@ def stored(kind: str, history: str, n: int) -> tuple[MemorySaver, tuple[str, ...
     return _BUILT[kind, history, n], checkpoint_ids
 
 
-# get_tuple latest: LISTs and rounds of the search, before the GET of the
-# checkpoint beside the LIST of its writes, and the GETs of its 2 writes.
-# Up to 1,000 checkpoints: one page, whatever the history. 10,000 recent (5 a
-# minute, 33 hours): the first page (spread over ~240 buckets), the buckets
-# rolled up from the anchor toward the clock (its 1.27-day block: one page),
-# the newest bucket. Idle (the same, 40 days ago): the anchor's block is
-# empty, so everything after the first page is rolled up (3 pages of 27-second
-# buckets), then the newest bucket. Tight (1 ms apart): 10 dense pages.
+# get_tuple latest: (LISTs, GETs of the head) of the search, before the GET of
+# the checkpoint beside the LIST of its writes, and the GETs of its 2 writes.
+# Written in the last day, up to 1,000 in it: one LIST from a day ago. Recent
+# 10,000 (5 a minute: 7,200 in the last day) and tight 10,000 (1 ms apart):
+# that page is full, so the head (written every 100 steps), then one LIST from
+# the checkpoint it names. Idle (40 days ago): the day's LIST is empty, then
+# the head; 12 checkpoints have none, so the scan's one page.
 LATEST = {
-    **{(h, n): 1 for h in HISTORIES for n in (12, 1000)},
-    ("recent", 10000): 3,
-    ("idle", 10000): 6,
-    ("tight", 10000): 10,
+    **{(h, n): (1, 0) for h in ("recent", "tight") for n in (12, 1000)},
+    **{(h, n): (2, 1) for h in ("idle",) for n in (12, 1000)},
+    **{(h, 10000): (2, 1) for h in HISTORIES},
 }
 
 
@@ -388,32 +423,36 @@ LATEST = {
 )
 def test_get_tuple_latest_costs(kind: str, history: str, n: int) -> None:
     saver, checkpoint_ids = stored(kind, history, n)
-    lists = LATEST[history, n]
-    # The saver that wrote it, and a new process: the same requests (dense
-    # pages are read as before: one reader).
-    readers = (
-        [saver] if lists == 10 else [saver, MemorySaver(saver.bucket, prefix="p/")]
-    )
-    for reader in readers:
+    lists, heads_read = LATEST[history, n]
+    # The saver that wrote it, and a new process: the same requests.
+    for reader in [saver, MemorySaver(saver.bucket, prefix="p/")]:
         with saver.bucket.measure() as cost:
             latest = reader.get_tuple(cfg())
         assert latest is not None and identity(latest.config) == checkpoint_ids[-1]
         assert len(latest.pending_writes or []) == WRITES
-        assert cost == Cost(rounds=lists + 2, list=lists + 1, get=1 + WRITES)
+        assert cost == Cost(
+            rounds=lists + heads_read + 2,
+            list=lists + 1,
+            get=heads_read + 1 + WRITES,
+        )
+        assert cost.requests <= (3 if history != "idle" and n <= 1000 else 5) + WRITES
 
 
-# list(limit=k): the search for the k newest, then k GETs beside one LIST of
-# their writes, then the writes' GETs: (rounds, LISTs) of the whole call. The
-# 10 newest span 2 or 3 buckets, listed one a round, then two side by side.
-# With ``before``, the anchor is ``before``'s 1.9-hour block, and the buckets
-# after it to the end take 2 pages.
+# list(limit=k): (rounds, LISTs) of the whole call. Without ``before``: the
+# head's GET, one LIST from the checkpoint the head before it named (100 to
+# 199 steps back), then k GETs beside one LIST of their writes, then the
+# writes' GETs. With ``before``: one LIST from an hour before it, up to where
+# no smaller id can follow, beside one LIST of the escaped ids, then the k
+# GETs beside the LIST of their writes. A tight loop puts all 10,000 within
+# that hour: more than a page, so the scan (its pages are dense).
 LIMITED = {
-    ("recent", 10000, 1, None): (5, 4),
-    ("recent", 10000, 10, None): (6, 5),
-    ("recent", 10000, 10, 5000): (7, 8),
-    ("idle", 10000, 10, None): (10, 10),
-    ("tight", 10000, 10, None): (12, 11),
-    ("recent", 1000, 10, 500): (2, 2),
+    ("recent", 10000, 1, None): (4, 2),
+    ("recent", 10000, 10, None): (4, 2),
+    ("recent", 10000, 10, 5000): (2, 3),
+    ("idle", 10000, 10, None): (4, 2),
+    ("tight", 10000, 10, None): (4, 2),
+    ("tight", 10000, 10, 5000): (12, 13),
+    ("recent", 1000, 10, 500): (2, 3),
 }
 
 
@@ -430,7 +469,10 @@ def test_list_with_limit_costs(
     writes = sum(len(t.pending_writes or []) for t in found)
     assert writes == (WRITES if before is None else 0)
     rounds, lists = LIMITED[history, n, limit, before]
-    assert cost == Cost(rounds=rounds, list=lists, get=limit + writes)
+    head = 1 if before is None else 0
+    assert cost == Cost(rounds=rounds, list=lists, get=head + limit + writes)
+    if (history, before) != ("tight", 5000):
+        assert cost.requests <= limit + writes + 3 and cost.rounds <= 4
 
 
 # -- stores that do not list as S3 does ------------------------------------------
@@ -468,29 +510,38 @@ class RepeatingBucket(SeaweedFSBucket):
 
 
 @pytest.mark.parametrize(
-    ("kind", "lists"),
-    # LISTs of the search. Directory bucket: its 21 pages in order (the first
-    # is out of order). Refusing: the first page, the refused rolled-up LIST,
-    # the 20 other pages. Repeating: the first page, two rolled-up pages (the
-    # second repeats the first), the 20 other pages.
-    [(DirectoryBucket, 21), (RefusingBucket, 22), (RepeatingBucket, 23)],
+    ("kind", "latest_lists", "limited_lists"),
+    # LISTs of get_tuple's search, then of list(limit=2)'s, with no head (the
+    # floor of a day ago holds more than a page). Directory bucket: the floor
+    # refused, then its 21 pages in order (the first is out of order); list
+    # reads the 21 pages after a GET of the missing head. Refusing: the floor
+    # (get_tuple only), the first page, the refused rolled-up LIST, the 20
+    # other pages. Repeating: the floor, the first page, two rolled-up pages
+    # (the second repeats the first), the 20 other pages.
+    [(DirectoryBucket, 22, 21), (RefusingBucket, 23, 22), (RepeatingBucket, 24, 23)],
 )
-def test_other_stores_read_on_in_order(kind: type[MemoryBucket], lists: int) -> None:
+def test_other_stores_read_on_in_order(
+    kind: type[MemoryBucket], latest_lists: int, limited_lists: int
+) -> None:
     checkpoint_ids = list(history_ids("recent", 1000))
-    odd = "\\" + checkpoint_ids[-1]  # the highest id of all, listed first
-    saver = store_history(small_pages(kind, 50), [odd, *checkpoint_ids])
+    odd = "\\" + checkpoint_ids[-1]  # the highest id of all, listed last
+    saver = store_history(
+        small_pages(kind, 50), [odd, *checkpoint_ids], with_heads=False
+    )
     # Spread from the first page on, and no anchor: everything after the
     # first page is rolled up (4 pages of 50 buckets, where allowed).
     with (
         mock.patch.object(recency, "SPREAD_BUCKETS", 2),
         mock.patch("langgraph_checkpoint_s3.plans.anchor", lambda *_: None),
-        saver.bucket.measure() as cost,
     ):
-        latest = saver.get_tuple(cfg())
-        limited = list(saver.list(cfg(), limit=2))
+        with saver.bucket.measure() as cost:
+            latest = saver.get_tuple(cfg())
+        with saver.bucket.measure() as limited_cost:
+            limited = list(saver.list(cfg(), limit=2))
     assert latest is not None and identity(latest.config) == odd
     assert [identity(t.config) for t in limited] == [odd, checkpoint_ids[-1]]
-    assert cost.list == 2 * (lists + 1)  # and one LIST of writes each
+    # and one LIST of writes each
+    assert (cost.list, limited_cost.list) == (latest_lists + 1, limited_lists + 1)
 
 
 # -- DeltaChannel: get_state reads no more than it needs ---------------------------
@@ -624,3 +675,24 @@ def test_latest_on_a_server_as_in_memory(
         assert dict(counted) == expected.operations()
     assert identity(saver.get_tuple(cfg()).config) == odd  # type: ignore[union-attr]
     saver.close()
+
+
+def test_an_id_that_is_a_prefix_of_before_is_found_past_its_bucket() -> None:
+    """``1f1e7c6c`` is below ``1f1e7c6c-...`` ids, but its key sorts after all
+    of them (``.`` above ``-``): the listing from the floor below ``before``
+    reads on past ``before``'s bucket to it (its :func:`.recency.ceiling`)."""
+    newer = [uuid6_at(NOW - 30 * SECOND + i * 1000, seq=i) for i in range(6)]
+    bound, prefix_id = newer[1], newer[1][:8]
+    theirs = InMemorySaver()
+    ours = MemorySaver(small_pages(MemoryBucket, 3), prefix="p/")
+    older = uuid6_at(NOW - 600 * SECOND)
+    put_both((ours, theirs), [older, prefix_id, *newer])
+    for limit in (1, 2):
+        assert newest(ours, limit=limit, before=cfg(bound)) == newest(
+            theirs, limit=limit, before=cfg(bound)
+        )
+    assert newest(ours, limit=1, before=cfg(bound))[0][0] == newer[0]
+    assert [i for i, _ in newest(ours, limit=2, before=cfg(bound))] == [
+        newer[0],
+        prefix_id,
+    ]

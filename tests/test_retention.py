@@ -159,8 +159,9 @@ def test_expire_idle_deletes_whole_threads_idle_in_every_key(
     with saver.bucket.measure() as cost:
         expiry = saver.expire_idle(idle, now=before + idle)
 
-    # The sweep's two LISTs; each idle thread's two LISTs; one DeleteObjects.
-    assert cost == Cost(rounds=3, list=2 + 2 * 2, delete=1)
+    # The sweep's two LISTs; each idle thread's three (checkpoints, writes,
+    # heads); one DeleteObjects.
+    assert cost == Cost(rounds=3, list=2 + 2 * 3, delete=1)
     assert expiry == Expiry(cutoff=before, expired=expired, revived=(), active=3)
     assert sorted(saver.bucket.objects) == kept
     assert len(list(saver.list(cfg(thread="busy")))) == 2  # not a checkpoint less
@@ -245,7 +246,7 @@ def test_expire_works_a_few_threads_at_a_time(saver: MemorySaver) -> None:
     with saver.bucket.measure() as cost:
         expiry = saver.expire_idle(DAY, now=before + DAY)
     chunks = 3
-    assert cost == Cost(rounds=1 + 2 * chunks, list=2 + 2 * count, delete=chunks)
+    assert cost == Cost(rounds=1 + 2 * chunks, list=2 + 3 * count, delete=chunks)
     assert len(expiry.expired) == count
     assert saver.bucket.objects == {}
     # Each chunk's deletion comes right after its own re-listing.
@@ -261,8 +262,9 @@ def test_expire_lists_a_large_thread_again_page_by_page(saver: MemorySaver) -> N
     before = latest(saver.bucket) + SECOND
     with saver.bucket.measure() as cost:
         expiry = saver.expire_idle(DAY, now=before + DAY)
-    # Sweep and re-listing: two pages of checkpoints each; two DeleteObjects.
-    assert cost == Cost(rounds=2 + 2 + 1, list=3 + 3, delete=2)
+    # Sweep and re-listing: two pages of checkpoints each (and the heads'
+    # LIST); two DeleteObjects.
+    assert cost == Cost(rounds=2 + 2 + 1, list=3 + 4, delete=2)
     assert expiry.expired[0].objects == 1001
     assert saver.bucket.objects == {}
 
@@ -337,10 +339,10 @@ def test_prune_keep_last_keeps_the_newest_n_of_each_namespace(
     with saver.bucket.measure() as cost:
         saver.prune_keep_last(["t"], 3)
 
-    # The thread's two LISTs; the namespace with more than 3 has its newest 3
+    # The thread's three LISTs; the namespace with more than 3 has its newest 3
     # read (the DeltaChannel counters; none here); one DeleteObjects. The
     # child namespace, with 2, reads nothing.
-    assert cost == Cost(rounds=3, list=2, get=3, delete=1)
+    assert cost == Cost(rounds=3, list=3, get=3, delete=1)
     assert kept_ids(saver, "t", "") == root[:-4:-1]
     assert kept_ids(saver, "t", "child:1") == child[::-1]
     assert all(len(t.pending_writes or []) == WRITES for t in saver.list(cfg()))
@@ -352,7 +354,7 @@ def test_prune_keep_last_works_threads_side_by_side(saver: MemorySaver) -> None:
         history(saver, 4, thread=name)
     with saver.bucket.measure() as cost:
         saver.prune_keep_last(["a", "b", "a"], 2)
-    assert cost == Cost(rounds=3, list=4, get=4, delete=2)
+    assert cost == Cost(rounds=3, list=6, get=4, delete=2)
     assert [len(kept_ids(saver, name)) for name in ("a", "b")] == [2, 2]
 
 
@@ -363,7 +365,7 @@ def test_prune_keep_last_with_nothing_to_delete_only_lists(
     everything = dict(saver.bucket.objects)
     with saver.bucket.measure() as cost:
         saver.prune_keep_last(["t", "absent"], 3)
-    assert cost == Cost(rounds=1, list=4)
+    assert cost == Cost(rounds=1, list=6)
     assert saver.bucket.objects == everything
     with saver.bucket.measure() as cost, pytest.raises(ValueError, match="at least 1"):
         saver.prune_keep_last(["t"], 0)

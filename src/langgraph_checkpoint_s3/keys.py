@@ -4,10 +4,19 @@ Layout (``{prefix}`` is the saver's prefix, each ``{...}`` one encoded component
 
     {prefix}checkpoints/{thread_id}/{checkpoint_ns}/{checkpoint_id}.json
     {prefix}writes/{thread_id}/{checkpoint_ns}/{checkpoint_id}/{task_id}_{idx}.json
+    {prefix}heads/{thread_id}/{checkpoint_ns}.json      (a hint, see .heads)
 
 Ids are user input, so every component goes through :func:`encode_component`,
 which is injective and reversible, and leaves ordinary ids (uuids, ``a:1|b:2``,
 ``user@example.com``) untouched so keys read exactly as the layout shows.
+
+A checkpoint id that needs escaping is written after a leading :data:`ODD_MARK`
+(:func:`encode_checkpoint_id`). Percent-encoding does not keep the order of
+ids (``1f\\x`` sorts above every uuid6 id of this century, ``1f%5Cx`` below),
+so without the mark a listing that starts after a recent id could miss a
+greater one. With it, such keys all sort after every key that begins with an
+ASCII character, and sit together under one prefix, so a listing from a plain
+ASCII bound sees every id at or above it (see :mod:`.recency`).
 """
 
 from __future__ import annotations
@@ -18,10 +27,14 @@ from dataclasses import dataclass
 __all__ = [
     "DEFAULT_NAMESPACE",
     "MAX_KEY_BYTES",
+    "ODD_MARK",
+    "SUFFIX",
     "CheckpointRef",
     "Layout",
     "WriteRef",
+    "decode_checkpoint_id",
     "decode_component",
+    "encode_checkpoint_id",
     "encode_component",
 ]
 
@@ -31,9 +44,17 @@ DEFAULT_NAMESPACE = "__default__"
 MAX_KEY_BYTES = 1024
 """S3's limit on the length of a key, in UTF-8 bytes."""
 
-_SUFFIX = ".json"
+SUFFIX = ".json"
+"""Ends every object key."""
+
+ODD_MARK = "\x7f"
+"""Leads the key segment of a checkpoint id that needs escaping. DEL: above
+every ASCII character, and never left raw in a segment (it is escaped), so a
+segment that starts with it is unambiguous."""
+
 _CHECKPOINTS = "checkpoints/"
 _WRITES = "writes/"
+_HEADS = "heads/"
 
 
 def _must_escape(ch: str) -> bool:
@@ -73,6 +94,26 @@ def encode_component(value: str) -> str:
     if _ESCAPED.search(value) is None:
         return value
     return "".join(_escape(ch) if _must_escape(ch) else ch for ch in value)
+
+
+def encode_checkpoint_id(value: str) -> str:
+    """Encode a checkpoint id as a key segment: :func:`encode_component`, with
+    :data:`ODD_MARK` in front when that had to change the id."""
+    encoded = encode_component(value)
+    return value if encoded == value else ODD_MARK + encoded
+
+
+def decode_checkpoint_id(segment: str) -> str:
+    """Decode a segment made by :func:`encode_checkpoint_id`; ValueError for
+    any other (also for the unmarked escapes of other components)."""
+    if segment.startswith(ODD_MARK):
+        value = decode_component(segment[len(ODD_MARK) :])
+        if encode_component(value) == value:
+            raise ValueError(f"not a canonical checkpoint id segment: {segment!r}")
+        return value
+    if encode_component(segment) != segment:
+        raise ValueError(f"not an encoded checkpoint id segment: {segment!r}")
+    return segment
 
 
 def decode_component(segment: str) -> str:
@@ -181,19 +222,38 @@ class Layout:
         """Prefix (folder) of one checkpoint's writes."""
         return self._checked(
             self.namespace_writes_prefix(ref.thread_id, ref.checkpoint_ns)
-            + encode_component(ref.checkpoint_id)
+            + encode_checkpoint_id(ref.checkpoint_id)
             + "/",
             ref.checkpoint_id,
         )
 
+    def heads_prefix(self) -> str:
+        """Prefix of every head (a hint; see :mod:`.heads`)."""
+        return self.prefix + _HEADS
+
+    def thread_heads_prefix(self, thread_id: str) -> str:
+        """Prefix of a thread's heads, every namespace."""
+        return self._checked(
+            f"{self.heads_prefix()}{encode_component(thread_id)}/", thread_id
+        )
+
     # -- object keys --------------------------------------------------------
+
+    def head_key(self, thread_id: str, checkpoint_ns: str) -> str:
+        """Key of a namespace's head."""
+        return self._checked(
+            self.thread_heads_prefix(thread_id)
+            + encode_component(checkpoint_ns)
+            + SUFFIX,
+            checkpoint_ns,
+        )
 
     def checkpoint_key(self, ref: CheckpointRef) -> str:
         """Key of a checkpoint object."""
         return self._checked(
             self.namespace_checkpoints_prefix(ref.thread_id, ref.checkpoint_ns)
-            + encode_component(ref.checkpoint_id)
-            + _SUFFIX,
+            + encode_checkpoint_id(ref.checkpoint_id)
+            + SUFFIX,
             ref.checkpoint_id,
         )
 
@@ -201,7 +261,7 @@ class Layout:
         """Key of a write object."""
         return self._checked(
             self.checkpoint_writes_prefix(ref.checkpoint)
-            + f"{encode_component(ref.task_id)}_{ref.idx}{_SUFFIX}",
+            + f"{encode_component(ref.task_id)}_{ref.idx}{SUFFIX}",
             ref.task_id,
         )
 
@@ -210,13 +270,13 @@ class Layout:
     def parse_checkpoint_key(self, key: str) -> CheckpointRef | None:
         """The checkpoint a key names, or None for a key that is not one."""
         parts = self._split(key, self.checkpoints_prefix(), 3)
-        if parts is None or not parts[2].endswith(_SUFFIX):
+        if parts is None or not parts[2].endswith(SUFFIX):
             return None
         try:
             return CheckpointRef(
                 decode_component(parts[0]),
                 decode_component(parts[1]),
-                decode_component(parts[2][: -len(_SUFFIX)]),
+                decode_checkpoint_id(parts[2][: -len(SUFFIX)]),
             )
         except ValueError:
             return None
@@ -224,24 +284,38 @@ class Layout:
     def parse_write_key(self, key: str) -> WriteRef | None:
         """The pending write a key names, or None for a key that is not one."""
         parts = self._split(key, self.writes_prefix(), 4)
-        if parts is None or not parts[3].endswith(_SUFFIX):
+        if parts is None or not parts[3].endswith(SUFFIX):
             return None
-        task, sep, idx = parts[3][: -len(_SUFFIX)].rpartition("_")
+        task, sep, idx = parts[3][: -len(SUFFIX)].rpartition("_")
         try:
             if not sep or idx != str(int(idx)):
                 return None
             checkpoint = CheckpointRef(
                 decode_component(parts[0]),
                 decode_component(parts[1]),
-                decode_component(parts[2]),
+                decode_checkpoint_id(parts[2]),
             )
             return WriteRef(checkpoint, decode_component(task), int(idx))
         except ValueError:
             return None
 
+    def parse_head_key(self, key: str) -> tuple[str, str] | None:
+        """The (thread_id, checkpoint_ns) a head key names, or None."""
+        parts = self._split(key, self.heads_prefix(), 2)
+        if parts is None or not parts[1].endswith(SUFFIX):
+            return None
+        try:
+            return (
+                decode_component(parts[0]),
+                decode_component(parts[1][: -len(SUFFIX)]),
+            )
+        except ValueError:
+            return None
+
     def parse_thread(self, key: str) -> str | None:
-        """The thread a checkpoint or write key belongs to."""
-        for root in (self.checkpoints_prefix(), self.writes_prefix()):
+        """The thread a checkpoint, write or head key belongs to."""
+        roots = (self.checkpoints_prefix(), self.writes_prefix(), self.heads_prefix())
+        for root in roots:
             if key.startswith(root):
                 segment = key[len(root) :].split("/", 1)[0]
                 try:

@@ -44,12 +44,14 @@ from .errors import (
     DeleteFailedError,
     S3AccessError,
 )
-from .keys import CheckpointRef, Layout, WriteRef, encode_component
+from .heads import decode_head, due, encode_head
+from .keys import ODD_MARK, CheckpointRef, Layout, WriteRef
 from .protocol import (
     Get,
     HeadBucket,
     List,
     Listed,
+    Listing,
     Plan,
     Put,
     Request,
@@ -63,11 +65,16 @@ from .recency import (
     Region,
     anchor,
     ascending,
+    ceiling,
+    floor_below,
+    floor_of,
     may_hold,
     newest_ids,
     now_prefix,
+    recent_floor,
     refused,
     regions_after,
+    settled,
     spread,
 )
 from .selection import (
@@ -232,10 +239,11 @@ def check_bucket(layout: Layout) -> Plan[None]:
 
 
 def thread_keys(layout: Layout, thread_id: str) -> Plan[list[str]]:
-    """Every checkpoint and write key of a thread, in every namespace."""
+    """Every checkpoint, write and head key of a thread, in every namespace."""
     listed = yield from concurrently(
         list_keys(layout.thread_checkpoints_prefix(thread_id)),
         list_keys(layout.thread_writes_prefix(thread_id)),
+        list_keys(layout.thread_heads_prefix(thread_id)),
     )
     return [key for keys in listed for key in keys]
 
@@ -376,18 +384,136 @@ _ROLLED_UP_COUNT = 100
 buckets holding them would cost as many LISTs."""
 
 
+class _Unordered(Exception):
+    """The store refuses StartAfter or lists in no order (S3 Express One
+    Zone): no floor can work there, only a scan."""
+
+
+def _from_floor(
+    store: Store,
+    prefix: str,
+    floor: str,
+    count: int,
+    below: str | None,
+    pages: int | None,
+) -> Plan[list[CheckpointRef] | None]:
+    """The ``count`` newest of a namespace from a listing that starts at
+    ``floor`` (see :mod:`.recency`), or None when it does not prove them or
+    runs past ``pages`` pages. Below ``below``, the listing stops at its
+    :func:`.recency.ceiling`, and the escaped ids are listed beside it."""
+    layout = store.layout
+    refs: set[CheckpointRef] = set()
+    stop = prefix + ceiling(below) if below is not None else None
+    first = [List(prefix, prefix + floor)]
+    if below is not None:
+        first.append(List(prefix + ODD_MARK))
+    try:
+        listed = yield from perform(first)
+    except S3AccessError as exc:
+        if refused(exc.code):
+            raise _Unordered from exc
+        raise
+    page = listed[0]
+    if below is not None:
+        escaped = [obj.key for obj in listed[1].objects]
+        escaped += yield from _rest_of(prefix + ODD_MARK, listed[1].continuation)
+        refs.update(r for key in escaped if (r := layout.parse_checkpoint_key(key)))
+    read = 1
+    while True:
+        keys = [obj.key for obj in page.objects]
+        if not ascending(keys):
+            raise _Unordered
+        refs.update(r for key in keys if (r := layout.parse_checkpoint_key(key)))
+        done = page.continuation is None or (
+            stop is not None and bool(keys) and keys[-1] >= stop
+        )
+        if done:
+            return settled(refs, floor, count, below)
+        if pages is not None and read >= pages:
+            return None
+        (page,) = yield from perform([List(prefix, continuation=page.continuation)])
+        read += 1
+
+
 def _newest(
-    store: Store, thread_id: str, checkpoint_ns: str, count: int, below: str | None
+    store: Store,
+    thread_id: str,
+    checkpoint_ns: str,
+    count: int,
+    below: str | None,
+    *,
+    recent_first: bool = False,
 ) -> Plan[list[CheckpointRef]]:
     """The ``count`` newest checkpoints of one namespace (ids below ``below``),
-    newest first, exact for every id (see :mod:`.recency`): 1 LIST for up to
-    1,000 checkpoints. Past that, pages are read in order while they are dense
-    (a few 27-second buckets each: reading on costs no more); past the first
-    spread page, the keys are rolled up into buckets from an anchor toward the
-    guess (the current time, or ``below``), or from that page if the anchor's
-    block holds fewer than ``count``, and only the newest buckets are read."""
+    newest first, exact for every id (see :mod:`.recency`).
+
+    The root namespace, where LangGraph's long histories live, is listed from
+    a floor first. With ``recent_first`` (``get_tuple``): from a day ago (one
+    LIST for a thread written in the last day), then from its head (see
+    :mod:`.heads`). Otherwise (``list``): from the head, which for the newest k
+    lies a hundred steps or more back, and whose absence means a short history
+    (fewer than 100 steps), read whole by the scan's first page. Below
+    ``before``: from an hour before it. Any other
+    namespace is read from its first page first: LangGraph names a subgraph's
+    namespace after its task, so most are empty or short, and one LIST
+    settles them."""
     layout = store.layout
     prefix = layout.namespace_checkpoints_prefix(thread_id, checkpoint_ns)
+    first: Listing | None = None
+    if checkpoint_ns != "":
+        (first,) = yield from perform([List(prefix)])
+        if first.continuation is None:
+            refs = (layout.parse_checkpoint_key(o.key) for o in first.objects)
+            return newest_ids([r for r in refs if r], count, below)
+    try:
+        if below is not None:
+            if (floor := floor_below(below)) is not None and floor_of(below):
+                found = yield from _from_floor(store, prefix, floor, count, below, 1)
+                if found is not None:
+                    return found
+            return (yield from _scan(store, prefix, count, below, first))
+        if recent_first:
+            floor = recent_floor()
+            found = yield from _from_floor(store, prefix, floor, count, None, 1)
+            if found is not None:
+                return found
+        head_key = layout.head_key(thread_id, checkpoint_ns)
+        (body,) = yield from perform([Get(head_key, hint=True)])
+        head = decode_head(body, thread_id, checkpoint_ns)
+        if head is not None:
+            start = head.checkpoint_id
+            if count > 1 and head.previous_checkpoint_id is not None:
+                start = min(start, head.previous_checkpoint_id)
+            if (floor := floor_of(start)) is not None:
+                found = yield from _from_floor(store, prefix, floor, count, None, None)
+                if found is not None:
+                    return found
+            # Fewer than k after the head: an hour before it, then the scan.
+            if count > 1 and (floor := floor_below(start)) is not None:
+                found = yield from _from_floor(store, prefix, floor, count, None, 1)
+                if found is not None:
+                    return found
+    except _Unordered:
+        pass
+    return (yield from _scan(store, prefix, count, below, first))
+
+
+def _scan(
+    store: Store,
+    prefix: str,
+    count: int,
+    below: str | None,
+    first: Listing | None,
+) -> Plan[list[CheckpointRef]]:
+    """The ``count`` newest of a namespace without a floor, exact for every id
+    (see :mod:`.recency`): 1 LIST for up to 1,000 checkpoints (``first``, when
+    given, is its first page). Past that, pages are read in order while they
+    are dense (a few 27-second buckets each: reading on costs no more); past
+    the first spread page, the keys are rolled up into buckets from an anchor
+    toward the guess (the current time, or ``below``), or from that page if
+    the anchor's block holds fewer than ``count``, and only the newest buckets
+    are read."""
+    layout = store.layout
     refs: set[CheckpointRef] = set()
 
     def learn(keys: Iterable[str]) -> None:
@@ -395,7 +521,10 @@ def _newest(
 
     token: str | None = None
     while True:
-        (page,) = yield from perform([List(prefix, continuation=token)])
+        if first is not None:
+            page, first = first, None
+        else:
+            (page,) = yield from perform([List(prefix, continuation=token)])
         keys = [obj.key for obj in page.objects]
         learn(keys)
         if page.continuation is None:
@@ -407,7 +536,7 @@ def _newest(
         if spread(prefix, keys) and count <= _ROLLED_UP_COUNT:
             break
     last = keys[-1]
-    guess = encode_component(below) if below is not None else now_prefix()
+    guess = below if below is not None and floor_of(below) else now_prefix()
     cut = anchor(last[len(prefix) :], guess)
     read: set[Region] = set()
     for start, floor in ((prefix + cut, cut), (last, None)) if cut else ((last, None),):
@@ -448,7 +577,7 @@ def _target(store: Store, config: RunnableConfig) -> Plan[CheckpointRef | None]:
     if selector.checkpoint_id:
         return selector.at(selector.checkpoint_id)
     found = yield from _newest(
-        store, selector.thread_id, selector.checkpoint_ns, 1, None
+        store, selector.thread_id, selector.checkpoint_ns, 1, None, recent_first=True
     )
     return found[0] if found else None
 
@@ -510,13 +639,20 @@ def put(
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
 ) -> Plan[RunnableConfig]:
-    """``put``: one conditional PUT. A taken key is fine when it holds the
-    same bytes (a retried request), a conflict when it holds others."""
+    """``put``: one conditional PUT (every 100th step with the namespace's
+    head beside it, in the same round; see :mod:`.heads`). A taken key is
+    fine when it holds the same bytes (a retried request), a conflict when it
+    holds others."""
     _refuse_if_unconditional(store)
     ref, body = encode_checkpoint(store.serde, config, checkpoint, metadata)
     key = store.layout.checkpoint_key(ref)
     request = store.put(key, body, if_absent=True)
-    (stored,) = yield from perform([request])
+    requests = [request]
+    if due(metadata):
+        head_key = store.layout.head_key(ref.thread_id, ref.checkpoint_ns)
+        head = encode_head(ref, store.recent.wrote_head(ref))
+        requests.append(Put(head_key, head, if_absent=False, hint=True))
+    stored, *_ = yield from perform(requests)
     yield from _check_conditions(store, [request], [stored])
     if not stored:
         (existing,) = yield from fetch_objects([key])
@@ -711,9 +847,11 @@ def delete_for_runs(layout: Layout, run_ids: Sequence[str]) -> Plan[None]:
 
 def copy_thread(store: Store, source: str, target: str) -> Plan[None]:
     """``copy_thread``: every object of the source rewritten for the target,
-    values untouched; objects the target has already are kept (first wins)."""
+    values untouched; objects the target has already are kept (first wins).
+    Heads are hints of the source's own writes: the target writes its own."""
     layout = store.layout
-    keys = yield from thread_keys(layout, source)
+    listed = yield from thread_keys(layout, source)
+    keys = [key for key in listed if layout.parse_head_key(key) is None]
     bodies = yield from fetch_objects(keys)
     moved = [
         moved_to_thread(layout, key, body, target)

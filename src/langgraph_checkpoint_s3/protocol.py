@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
 from .compression import DEFAULT_MIN_BYTES, compress, decompress
-from .errors import S3AccessError, from_botocore
+from .errors import CorruptObjectError, S3AccessError, from_botocore
 
 __all__ = [
     "DELETE_BATCH",
@@ -53,10 +53,12 @@ DELETE_BATCH = 1000
 class Get:
     """GetObject. Result: the body, or None when the key does not exist; with
     ``tagged``, a :class:`Tagged` (body and ETag) for a later conditional
-    overwrite."""
+    overwrite. A ``hint`` read never fails its round: any error, and a body
+    that does not decompress, read as None."""
 
     key: str
     tagged: bool = False
+    hint: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,15 @@ class Tagged:
 class Put:
     """PutObject; with ``if_absent`` it carries ``If-None-Match: *``, with
     ``if_match`` an ``If-Match`` (replace only that version). Result: True when
-    stored, False when the condition did not hold."""
+    stored, False when the condition did not hold. A ``hint`` write never
+    fails its round: any error reads as False (what it stores is only ever a
+    hint, so it must not fail the write it goes with)."""
 
     key: str
     body: bytes
     if_absent: bool
     if_match: str | None = None
+    hint: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,12 @@ def result_of(request: Request, response: Mapping[str, Any]) -> Result:
     document, decompressed when stored compressed (a corrupt gzip body raises
     CorruptObjectError naming the key)."""
     if isinstance(request, Get):
-        body = decompress(request.key, response["Body"])
+        try:
+            body = decompress(request.key, response["Body"])
+        except CorruptObjectError:
+            if request.hint:
+                return None
+            raise
         return Tagged(body, str(response["ETag"])) if request.tagged else body
     if isinstance(request, Put):
         return True
@@ -288,6 +298,8 @@ def result_of_error(request: Request, exc: Exception, bucket: str) -> Result:
     the typed error that names the operation and key. A conditional Put whose
     condition failed is False: 412, or 404 for an ``If-Match`` on a key that is
     gone."""
+    if isinstance(request, Get | Put) and request.hint:
+        return None if isinstance(request, Get) else False
     error = from_botocore(
         exc,  # type: ignore[arg-type]
         operation=operation_of(request),

@@ -1,20 +1,31 @@
 r"""Finding a namespace's newest checkpoints from a few key listings, exactly.
 
 S3 lists keys in ascending order only, 1,000 a page, so the newest checkpoint
-of a long namespace is on its last page. Skipping ahead with a StartAfter bound
-is exact only for ids whose keys sort like the ids: percent-encoding puts an id
-such as ``1f\x`` (its ``\`` escaped as ``%5C``) before every uuid6 id that
-starts with ``1f1``, although it is the greater id. No single LIST can both
-jump ahead and see every such key (nor can a hint object prove there is none:
-deleting it would then give a wrong answer), so the search never jumps blind:
+of a long namespace is on its last page. A listing can start after a bound
+instead: the key layout (:mod:`.keys`) puts every checkpoint id that needs
+escaping under :data:`.keys.ODD_MARK`, above every ASCII key, so a listing
+that starts after a plain ASCII *floor* sees every id at or above the floor
+(an unlisted key is a plain id below it). Its answer is proven when the ``k``
+newest it found are all at or above the floor (:func:`settled`); otherwise the
+next floor is tried, and last a scan that needs none. Floors, cheapest first:
+
+1. a recent time: LangGraph's ids are uuid6, time-ordered strings, so
+   :func:`recent_floor` (a day ago) starts one short page before the newest
+   ids of a namespace written lately, at any history length;
+2. the namespace's head (:mod:`.heads`), written every 100 steps;
+3. for ``before``, an hour before the bound's own time (:func:`floor_below`),
+   read up to :func:`ceiling`, with the escaped ids listed under their mark.
+
+The scan, for whatever no floor settles (a namespace idle for a day without a
+head, a store that refuses StartAfter), never jumps blind either:
 
 1. the namespace's pages are read in order, for up to 1,000 checkpoints
    (everything), and on while they are dense (a few 27-second buckets each);
 2. past a spread page (last key ``K``), the keys are listed *rolled up* with
    ``Delimiter="-"``: a uuid6 id has its first ``-`` after 8 hex digits
    (2^28 * 100 ns, about 27 seconds), so each such *bucket* of ids comes back
-   as one common prefix, while every other key (one with a ``%``, or without a
-   ``-``) shows itself, whole or by the text before its first ``-``;
+   as one common prefix, while every other key (a marked one, or one without
+   a ``-``) shows itself, whole or by the text before its first ``-``;
 3. only the buckets that could hold one of the k newest ids are listed.
 
 Step 2 first starts at an :func:`anchor` toward a guess (the current time, or
@@ -22,18 +33,18 @@ Step 2 first starts at an :func:`anchor` toward a guess (the current time, or
 provably hold smaller ids, given that every key up to ``K`` was read. Only if
 that block holds fewer than k answers is everything after ``K`` rolled up.
 
-Every key is thus read, inside a region whose ids cannot be in the answer
-(:func:`may_hold`), or skipped by the anchor rule, whatever the ids are.
 Pure: the plans in :mod:`.plans` perform the LISTs.
 
 :class:`RecentReads` remembers the parents of checkpoints a saver just read,
-so that ``get_delta_channel_history`` does not read its target again. It is a
-hint: an entry that is missing or out of date costs requests.
+so that ``get_delta_channel_history`` does not read its target again, and the
+last head it wrote per namespace. It is a hint: an entry that is missing or
+out of date costs requests.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -41,25 +52,34 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .keys import ODD_MARK, SUFFIX, encode_checkpoint_id
+
 if TYPE_CHECKING:
     from .keys import CheckpointRef
 
 __all__ = [
     "BUCKET_DELIMITER",
+    "RECENT_NS",
     "SPREAD_BUCKETS",
     "RecentReads",
     "Region",
     "anchor",
     "ascending",
+    "ceiling",
     "clock",
     "decode_prefix",
+    "floor_below",
+    "floor_of",
     "may_hold",
     "newest_ids",
     "now_prefix",
+    "recent_floor",
     "refused",
     "regions_after",
+    "settled",
     "spread",
     "uuid6_prefix",
+    "uuid6_time",
 ]
 
 BUCKET_DELIMITER = "-"
@@ -88,10 +108,13 @@ class Region:
 def decode_prefix(segment: str) -> str | None:
     """The ids' common beginning for a key segment cut short (at a ``-``).
 
-    Percent escapes are decoded as in :func:`.keys.decode_component`; a cut
-    never splits one, since ``-`` is not a hex digit. None when the text is not
-    the beginning of any encoded id (no checkpoint lies under it).
+    Percent escapes are decoded as in :func:`.keys.decode_component` (after
+    the mark of an escaped id); a cut never splits one, since ``-`` is not a
+    hex digit. None when the text is not the beginning of any encoded id (no
+    checkpoint lies under it).
     """
+    if segment.startswith(ODD_MARK):
+        segment = segment[len(ODD_MARK) :]
     out = bytearray()
     i = 0
     while i < len(segment):
@@ -167,6 +190,70 @@ def now_prefix() -> str:
     return uuid6_prefix(clock())
 
 
+_UUID6 = re.compile(
+    r"([0-9a-f]{8})-([0-9a-f]{4})-6([0-9a-f]{3})-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+
+
+def uuid6_time(checkpoint_id: str) -> int | None:
+    """When a uuid6 id was made (ns since the Unix epoch); None for other ids."""
+    match = _UUID6.fullmatch(checkpoint_id)
+    if match is None:
+        return None
+    high, mid, low = (int(part, 16) for part in match.groups())
+    return ((high << 28 | mid << 12 | low) - _UUID_EPOCH) * 100
+
+
+RECENT_NS = 86_400 * 10**9
+"""How far back :func:`recent_floor` starts: a day."""
+
+BELOW_NS = 3_600 * 10**9
+"""How far before ``before`` :func:`floor_below` starts: an hour."""
+
+
+def recent_floor() -> str:
+    """The floor of a namespace written in the last day: a uuid6 prefix."""
+    return uuid6_prefix(clock() - RECENT_NS)
+
+
+def floor_of(checkpoint_id: str) -> str | None:
+    """A floor at ``checkpoint_id``: the id itself, when its key segment is
+    the id and starts with an ASCII character; None for any other id."""
+    plain = encode_checkpoint_id(checkpoint_id) == checkpoint_id
+    return checkpoint_id if plain and checkpoint_id[:1] < ODD_MARK else None
+
+
+def floor_below(below: str) -> str | None:
+    """A floor for the ids below ``below``: an hour before its time, for a
+    uuid6 ``below``; None for any other id."""
+    made = uuid6_time(below)
+    return uuid6_prefix(made - BELOW_NS) if made is not None else None
+
+
+def ceiling(below: str) -> str:
+    """The greatest key text (after the namespace prefix) that a plain id
+    below ``below`` can have: keys are ``{id}.json``, and ``.`` sorts above
+    ``-``, so ``1f1e7c6c.json`` (a prefix of a uuid6 id, so a smaller id) sorts
+    after every ``1f1e7c6c-...`` key. A listing of a plain ``below``'s ids can
+    stop past it; escaped ids are elsewhere, under their mark."""
+    plain = [
+        below[:end]
+        for end in range(1, len(below) + 1)
+        if encode_checkpoint_id(below[:end]) == below[:end]
+    ]
+    return max(stem + SUFFIX for stem in plain) if plain else ""
+
+
+def settled(
+    refs: Iterable[CheckpointRef], floor: str, count: int, below: str | None
+) -> list[CheckpointRef] | None:
+    """The ``count`` newest of ``refs`` (below ``below``) when a listing from
+    ``floor`` proves them: they are all at or above the floor, and every key it
+    did not list is a smaller id. None when it does not."""
+    best = newest_ids(refs, count, below)
+    return best if len(best) == count and best[-1].checkpoint_id >= floor else None
+
+
 def anchor(last: str, guess: str) -> str | None:
     """Where to roll the keys up from, toward ``guess``, after every key up to
     ``last`` was read (both as key text after the namespace prefix; ``guess``
@@ -231,8 +318,8 @@ class _Read:
 
 
 class RecentReads:
-    """The parents of checkpoints one saver read lately; see the module
-    docstring.
+    """The parents of checkpoints one saver read lately, and the heads it
+    wrote last; see the module docstring.
 
     Bounded (least recently used entries go first) and safe to share between
     threads. A remembered parent is used for ``max_age`` seconds, the time
@@ -244,8 +331,21 @@ class RecentReads:
     def __init__(self, *, size: int = 256, max_age: float = 5.0) -> None:
         self._lock = threading.Lock()
         self._reads: OrderedDict[CheckpointRef, _Read] = OrderedDict()
+        self._heads: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._size = size
         self._max_age = max_age
+
+    def wrote_head(self, ref: CheckpointRef) -> str | None:
+        """Remember that the namespace's head now names ``ref``; returns the
+        checkpoint the head this saver wrote before named, if it remembers one
+        (the head carries it: a floor far enough back for ``list(limit=k)``)."""
+        where = (ref.thread_id, ref.checkpoint_ns)
+        with self._lock:
+            previous = self._heads.pop(where, None)
+            self._heads[where] = ref.checkpoint_id
+            while len(self._heads) > self._size:
+                self._heads.popitem(last=False)
+        return previous if previous != ref.checkpoint_id else None
 
     def saw_checkpoint(
         self, ref: CheckpointRef, parent_id: str | None, metadata: Mapping[str, Any]
@@ -283,6 +383,7 @@ class RecentReads:
         self.__dict__.update(
             _lock=threading.Lock(),
             _reads=OrderedDict(),
+            _heads=OrderedDict(),
             _size=state["size"],
             _max_age=state["max_age"],
         )

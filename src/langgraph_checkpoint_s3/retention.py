@@ -35,6 +35,7 @@ from .plans import (
     concurrently,
     delete_keys,
     fetch_checkpoints,
+    list_keys,
     perform,
     thread_keys,
 )
@@ -273,11 +274,12 @@ def _thread_objects(layout: Layout, thread_id: str) -> Plan[tuple[list[str], Tal
                 return
             token = page.continuation
 
-    yield from concurrently(
+    _, heads, _ = yield from concurrently(
         pages(layout.thread_checkpoints_prefix(thread_id)),
+        list_keys(layout.thread_heads_prefix(thread_id)),
         pages(layout.thread_writes_prefix(thread_id)),
     )
-    return keys, found.threads().get(thread_id, Tally())
+    return [*keys, *heads], found.threads().get(thread_id, Tally())
 
 
 def expire_threads(
