@@ -510,15 +510,15 @@ Examples:
 """
 )
 @s3_options
-@click.option("--thread-id", help="Only this thread's checkpoints and writes.")
+@click.option("--thread-id", help="Only this thread's checkpoints, writes and heads.")
 @PROGRESS
 def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> None:
     """Check stored objects against the JSON Schemas in schemas/, and
     decode their values.
 
-    Every checkpoint and write under the prefix (or of one thread) must be
-    JSON, match its schema, and sit at the key its envelope names; any other
-    key under the prefix is reported as unexpected.
+    Every checkpoint, write and head under the prefix (or of one thread)
+    must be JSON, match its schema, and sit at the key its envelope names;
+    any other key under the prefix is reported as unexpected.
 
     Every stored value (channel values, other checkpoint fields, metadata
     that is not plain JSON, write values) must decode with the strict
@@ -571,7 +571,7 @@ def _validate_keys(
 ) -> list[tuple[str, str]]:
     """Fetch and check the keys, a chunk at a time (each chunk's GETs run
     concurrently); the (key, reason) of failures. A key that is neither a
-    checkpoint nor a write is not fetched."""
+    checkpoint, a write nor a head is not fetched."""
     from .. import plans
     from ..errors import CorruptObjectError
     from .validation import schema_of, why_invalid

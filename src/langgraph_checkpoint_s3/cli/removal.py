@@ -55,8 +55,13 @@ class Holdings:
         return sorted(k for k in self.keys if self.layout.parse_write_key(k))
 
     def others(self) -> list[str]:
-        """Keys that are neither a checkpoint nor a write (stray objects)."""
-        return sorted(k for k in self.keys if owner_of(self.layout, k) is None)
+        """Keys that are neither a checkpoint, a write nor a head (stray
+        objects: a head is a hint that goes with its thread)."""
+        return sorted(
+            k
+            for k in self.keys
+            if owner_of(self.layout, k) is None and not self.layout.parse_head_key(k)
+        )
 
     def summary(self) -> str:
         """``3 checkpoints in 2 namespaces and 4 writes``, for the question."""

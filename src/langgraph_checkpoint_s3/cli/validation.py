@@ -1,10 +1,12 @@
 """Why a stored object is invalid, from its key and its body alone (no I/O).
 
-An object under the prefix must be a checkpoint or a write key; its body must
-be JSON, match the envelope's JSON Schema (checked with a generic validator,
-as a consumer in another language would, not with our Pydantic models), repeat
-the identity its key names (:func:`.codec.misplacement`), and hold values the
-CLI's strict serializer can decode (:func:`why_undecodable`).
+An object under the prefix must be a checkpoint, a write or a head key; its
+body must be JSON, match the envelope's JSON Schema (checked with a generic
+validator, as a consumer in another language would, not with our Pydantic
+models), and repeat the identity its key names (:func:`.codec.misplacement`;
+for a head, its thread and namespace). A checkpoint or write must also hold
+values the CLI's strict serializer can decode (:func:`why_undecodable`); a
+head holds none (see :mod:`.heads`).
 
 The value rule: a value whose tag LangGraph's ``JsonPlusSerializer`` reads
 (:data:`JSONPLUS_TAGS`) must decode with the strict serializer (``pickle``:
@@ -18,14 +20,15 @@ from __future__ import annotations
 
 import json
 import pickletools
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from ..codec import decode_checkpoint, decode_write, misplacement
-from ..envelopes import CHECKPOINT_SCHEMA, WRITE_SCHEMA, envelope_schemas
+from ..codec import decode_checkpoint, decode_write, field_at, misplacement
+from ..envelopes import CHECKPOINT_SCHEMA, HEAD_SCHEMA, WRITE_SCHEMA, envelope_schemas
 from ..errors import CorruptObjectError
 from ..keys import CheckpointRef, Layout, WriteRef
 
@@ -42,7 +45,7 @@ __all__ = [
     "why_undecodable",
 ]
 
-UNEXPECTED_KEY = "unexpected key: neither a checkpoint nor a write key"
+UNEXPECTED_KEY = "unexpected key: neither a checkpoint, a write nor a head key"
 
 JSONPLUS_TAGS = frozenset({"null", "bytes", "bytearray", "json", "msgpack", "pickle"})
 """The tags ``JsonPlusSerializer.loads_typed`` reads (``pickle`` only with
@@ -63,26 +66,41 @@ def schema_validators() -> dict[str, Draft202012Validator]:
     return validators
 
 
-def _expected(layout: Layout, key: str) -> tuple[CheckpointRef | WriteRef, str] | None:
+@dataclass(frozen=True)
+class _HeadRef:
+    """The namespace a head key names."""
+
+    thread_id: str
+    checkpoint_ns: str
+
+
+_Ref = CheckpointRef | WriteRef | _HeadRef
+
+
+def _expected(layout: Layout, key: str) -> tuple[_Ref, str] | None:
     """What the key names, and the schema of the object it names."""
     if (checkpoint := layout.parse_checkpoint_key(key)) is not None:
         return checkpoint, CHECKPOINT_SCHEMA
     if (write := layout.parse_write_key(key)) is not None:
         return write, WRITE_SCHEMA
+    if (head := layout.parse_head_key(key)) is not None:
+        return _HeadRef(*head), HEAD_SCHEMA
     return None
 
 
 def schema_of(layout: Layout, key: str) -> str | None:
     """The schema an object at ``key`` must match, or None when the key is
-    neither a checkpoint nor a write (nothing to fetch: it is unexpected)."""
+    neither a checkpoint, a write nor a head (nothing to fetch: it is
+    unexpected)."""
     expected = _expected(layout, key)
     return None if expected is None else expected[1]
 
 
 def why_invalid(layout: Layout, key: str, body: bytes | None) -> str | None:
-    """Why the object at ``key`` is not a valid checkpoint or write sitting at
-    its own key, or None when it is. ``body`` None means it vanished since it
-    was listed: nothing to report. A key that is neither needs no body."""
+    """Why the object at ``key`` is not a valid checkpoint, write or head
+    sitting at its own key, or None when it is. ``body`` None means it
+    vanished since it was listed: nothing to report. A key that is none of
+    them needs no body."""
     expected = _expected(layout, key)
     if expected is None:
         return UNEXPECTED_KEY
@@ -96,9 +114,27 @@ def why_invalid(layout: Layout, key: str, body: bytes | None) -> str | None:
     error = best_match(schema_validators()[schema].iter_errors(document))
     if error is not None:
         return f"does not match {schema}: {error.json_path}: {_short(error.message)}"
+    if isinstance(ref, _HeadRef):
+        why = _head_misplacement(document, ref)
+        return None if why is None else f"misplaced: {why}"
     if (why := misplacement(document, ref)) is not None:
         return f"misplaced: {why}"
     return why_undecodable(key, body, ref)
+
+
+def _head_misplacement(document: Any, ref: _HeadRef) -> str | None:
+    """Why a head does not belong at the key of ``ref``, worded as
+    :func:`.codec.misplacement` words it for checkpoints and writes (the
+    checkpoint a head names may be any: it is a hint, checked by readers)."""
+    for name, expected in (
+        ("thread_id", ref.thread_id),
+        ("checkpoint_ns", ref.checkpoint_ns),
+    ):
+        found = field_at(document, (name,))
+        if found != expected:
+            shown = _short(repr(found))
+            return f"envelope says {name}={shown} but the key says {expected!r}"
+    return None
 
 
 def decode_value(typed: tuple[str, bytes]) -> Any:

@@ -1,0 +1,206 @@
+"""Heads: one more PUT every 100 steps (1.01 per checkpoint), and only ever a
+hint: a head that fails to be written or read, is stale, raced, or names a
+checkpoint that is gone costs requests, never a write or an answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.memory import InMemorySaver
+
+from langgraph_checkpoint_s3 import heads, recency
+from langgraph_checkpoint_s3.keys import CheckpointRef
+from langgraph_checkpoint_s3.protocol import Get, Put, Request
+from memory_bucket import Cost, MemoryBucket, MemorySaver, client_error
+from test_plans import cfg, history
+
+from conftest import SaverFactory
+from counting import count_requests
+
+WRITES = 2
+DAY = 86_400 * 10**9
+
+
+@pytest.fixture
+def saver() -> MemorySaver:
+    return MemorySaver(MemoryBucket(), prefix="p/")
+
+
+@pytest.fixture
+def days_later() -> Iterator[None]:
+    """Two days after the histories were written: the LIST from a day ago
+    finds nothing, so a latest read goes to the head."""
+    now = recency.clock()
+    with mock.patch.object(recency, "clock", lambda: now + 2 * DAY):
+        yield
+
+
+def head_of(saver: MemorySaver, thread: str = "t") -> dict[str, Any] | None:
+    stored = saver.bucket.objects.get(saver.layout.head_key(thread, ""))
+    return None if stored is None else dict(json.loads(stored.body))
+
+
+def test_a_head_every_hundred_steps(saver: MemorySaver) -> None:
+    with saver.bucket.measure() as cost:
+        ids = history(saver, 250, writes=0)
+    # Steps 99 and 199, and the saver's one check of conditional writes.
+    assert cost.put == 250 + 2 + 1
+    assert cost.rounds == 250 + 1  # beside the checkpoint, never a round of its own
+    assert head_of(saver) == {
+        "format": "langgraph-checkpoint-s3/head",
+        "version": 1,
+        "thread_id": "t",
+        "checkpoint_ns": "",
+        "checkpoint_id": ids[199],
+        "previous_checkpoint_id": ids[99],
+    }
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("AccessDenied", "no", status=403),
+        client_error("SlowDown", "slow", status=503),
+    ],
+)
+def test_a_head_that_cannot_be_written_loses_no_checkpoint(error: Exception) -> None:
+    def refuse_heads(request: Request) -> None:
+        if isinstance(request, Put) and "/heads/" in request.key:
+            raise error
+
+    saver = MemorySaver(MemoryBucket(fault=refuse_heads), prefix="p/")
+    ids = history(saver, 120)
+    assert head_of(saver) is None
+    assert [c.config["configurable"]["checkpoint_id"] for c in saver.list(cfg())] == (
+        ids[::-1]
+    )
+    latest = saver.get_tuple(cfg())
+    assert latest is not None and latest.config == cfg(ids[-1])
+
+
+@pytest.mark.usefixtures("days_later")
+def test_an_idle_thread_is_read_from_its_head(saver: MemorySaver) -> None:
+    ids = history(saver, 1000)
+    reader = MemorySaver(saver.bucket, prefix="p/")
+    with saver.bucket.measure() as cost:
+        latest = reader.get_tuple(cfg())
+    assert latest is not None and latest.config == cfg(ids[-1])
+    # The empty LIST from a day ago, the head's GET, the LIST from step 899,
+    # then the checkpoint beside its writes' LIST, then the writes: 5 + W.
+    assert cost == Cost(rounds=5, list=3, get=1 + 1 + WRITES)
+
+
+@pytest.mark.usefixtures("days_later")
+@pytest.mark.parametrize(
+    "spoil",
+    ["deleted", "not json", "wrong schema", "other thread", "future id", "gone id"],
+)
+def test_a_spoilt_head_costs_requests_not_answers(
+    saver: MemorySaver, spoil: str
+) -> None:
+    ids = history(saver, 300, writes=0)
+    key = saver.layout.head_key("t", "")
+    body = {
+        "deleted": None,
+        "not json": b"\x00{",
+        "wrong schema": b'{"format": "langgraph-checkpoint-s3/head", "version": 7}',
+        "other thread": heads.encode_head(CheckpointRef("u", "", ids[-1])),
+        "future id": heads.encode_head(CheckpointRef("t", "", "2" + ids[-1][1:])),
+        "gone id": heads.encode_head(CheckpointRef("t", "", ids[-1])),
+    }[spoil]
+    if spoil == "gone id":  # the head names the newest, deleted since
+        del saver.bucket.objects[
+            saver.layout.checkpoint_key(CheckpointRef("t", "", ids[-1]))
+        ]
+        ids.pop()
+    saver.bucket.objects.pop(key)
+    if body is not None:
+        saver.bucket.put_raw(key, body)
+    reader = MemorySaver(saver.bucket, prefix="p/")
+    latest = reader.get_tuple(cfg())
+    assert latest is not None and latest.config == cfg(ids[-1])
+    found = [t.config for t in reader.list(cfg(), limit=3)]
+    assert found == [cfg(i) for i in ids[::-1][:3]]
+
+
+@pytest.mark.usefixtures("days_later")
+def test_a_stale_head_from_a_racing_writer_reads_on(saver: MemorySaver) -> None:
+    ids = history(saver, 400, writes=0)
+    # Another process, late, writes the head of step 99 over that of step 399.
+    stale = heads.encode_head(CheckpointRef("t", "", ids[99]))
+    saver.bucket.put_raw(saver.layout.head_key("t", ""), stale)
+    reader = MemorySaver(saver.bucket, prefix="p/")
+    with saver.bucket.measure() as cost:
+        latest = reader.get_tuple(cfg())
+    assert latest is not None and latest.config == cfg(ids[-1])
+    assert cost == Cost(rounds=4, list=3, get=2)  # 300 keys from it: one page
+
+
+@pytest.mark.usefixtures("days_later")
+def test_a_head_that_cannot_be_read_costs_a_scan(saver: MemorySaver) -> None:
+    ids = history(saver, 150, writes=0)
+
+    def refuse_head_reads(request: Request) -> None:
+        if isinstance(request, Get) and "/heads/" in request.key:
+            raise client_error("AccessDenied", "no", status=403)
+
+    saver.bucket.fault = refuse_head_reads
+    reader = MemorySaver(saver.bucket, prefix="p/")
+    with saver.bucket.measure() as cost:
+        latest = reader.get_tuple(cfg())
+    assert latest is not None and latest.config == cfg(ids[-1])
+    assert cost == Cost(rounds=4, list=3, get=2)  # the day, the scan's page
+
+
+def test_deleting_a_thread_deletes_its_heads(saver: MemorySaver) -> None:
+    history(saver, 120, writes=0)
+    history(saver, 120, writes=0, ns="child:1")
+    assert len([k for k in saver.bucket.objects if "/heads/" in k]) == 2
+    saver.delete_thread("t")
+    assert saver.bucket.objects == {}
+
+
+# -- on real servers ------------------------------------------------------------
+
+
+ODD_IDS = ["1f\\x", "a/b", "\x01", "%41", ".", "__default__", "é", "1f-9"]
+
+
+def test_escaped_ids_and_heads_on_a_real_server(make_saver: SaverFactory) -> None:
+    """Keys under the DEL mark and heads through botocore to moto and
+    SeaweedFS: stored, listed in order, and the newest found as InMemorySaver
+    finds it, by a reader that has the head and one that cannot use it."""
+    saver, theirs = make_saver(), InMemorySaver()
+    ids = []
+    for step in range(110):
+        checkpoint = empty_checkpoint()
+        if step < len(ODD_IDS):
+            checkpoint["id"] = ODD_IDS[step]
+        for target in (saver, theirs):
+            target.put(cfg(), checkpoint, {"step": step}, {})
+        ids.append(checkpoint["id"])
+    stored = saver.client.get_object(
+        Bucket=saver.bucket_name, Key=saver.layout.head_key("t", "")
+    )
+    assert json.loads(stored["Body"].read())["checkpoint_id"] == ids[99]
+    expected = theirs.get_tuple(cfg())
+    assert expected is not None
+    now = recency.clock()
+    for when in (now, now + 2 * DAY):
+        reader = make_saver()
+        with (
+            mock.patch.object(recency, "clock", lambda when=when: when),
+            count_requests(reader.client) as counts,
+        ):
+            latest = reader.get_tuple(cfg())
+            listed = [t.config for t in reader.list(cfg(), limit=4)]
+        assert latest is not None and latest.config == expected.config
+        assert listed == [t.config for t in theirs.list(cfg(), limit=4)]
+        # An id of ODD_IDS sorts above every uuid6 id ("é", "a/b"): the
+        # floors' listings reach the escaped keys at the end.
+        assert counts["ListObjectsV2"] <= 3 + 2
