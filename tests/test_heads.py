@@ -204,3 +204,37 @@ def test_escaped_ids_and_heads_on_a_real_server(make_saver: SaverFactory) -> Non
         # An id of ODD_IDS sorts above every uuid6 id ("é", "a/b"): the
         # floors' listings reach the escaped keys at the end.
         assert counts["ListObjectsV2"] <= 3 + 2
+
+
+def test_a_head_names_its_predecessor_only_one_head_back(saver: MemorySaver) -> None:
+    """Two workers taking turns on a thread: a head carries the head before it
+    only when its writer wrote that one, 100 steps back; never an older one,
+    which would send list(limit=k) through the history between."""
+    other = MemorySaver(saver.bucket, prefix="p/")
+    ids: list[str] = []
+    for step in range(500):
+        writer = saver if step // 100 in (0, 1, 4) else other
+        checkpoint = empty_checkpoint()
+        writer.put(cfg(ids[-1] if ids else None), checkpoint, {"step": step}, {})
+        ids.append(checkpoint["id"])
+        if heads.due({"step": step}):
+            head = head_of(saver)
+            assert head is not None and head["checkpoint_id"] == checkpoint["id"]
+            previous = ids[step - 100] if step in (199, 399) else None
+            assert head.get("previous_checkpoint_id") == previous, step
+    reader = MemorySaver(saver.bucket, prefix="p/")
+    with saver.bucket.measure() as cost:
+        found = list(reader.list(cfg(), limit=10))
+    assert [t.config for t in found] == [cfg(i) for i in ids[::-1][:10]]
+    assert cost.requests <= 10 + 3 and cost.rounds <= 4
+
+
+def test_deleting_a_namespaces_last_run_deletes_its_head(saver: MemorySaver) -> None:
+    history(saver, 120, writes=0, run_id="gone")
+    history(saver, 120, writes=0, thread="u", run_id="gone")
+    history(saver, 5, writes=0, thread="u", run_id="stays")
+    saver.delete_for_runs(["gone"])
+    assert head_of(saver) is None  # thread t: nothing left
+    assert head_of(saver, "u") is not None  # u keeps checkpoints, and its head
+    latest = saver.get_tuple(cfg(thread="u"))
+    assert latest is not None and latest.metadata["run_id"] == "stays"

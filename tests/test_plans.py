@@ -439,13 +439,19 @@ def test_get_tuple_latest_past_a_page_reads_from_the_head(big: Big, n: int) -> N
     # Written just now: one LIST from a day ago, which holds every checkpoint.
     # Past 1,000 that page is full, so the head's GET (written with step 999)
     # and one LIST from the checkpoint it names: the same at 1,001 and 3,001.
+    reader = MemorySaver(big.saver.bucket, prefix="p/")  # a new process
     with big.saver.bucket.measure() as cost:
-        latest = big.saver.get_tuple(cfg(thread=f"n{n}"))
+        latest = reader.get_tuple(cfg(thread=f"n{n}"))
     assert latest is not None and identity(latest) == big.ids[n][-1]
     if n <= 1000:
         assert cost == Cost(rounds=3, get=1 + 2, list=2)
     else:
         assert cost == Cost(rounds=5, get=1 + 1 + 2, list=3)
+    # The saver that wrote it lists from the newest id it wrote: 3 + W.
+    with big.saver.bucket.measure() as cost:
+        latest = big.saver.get_tuple(cfg(thread=f"n{n}"))
+    assert latest is not None and identity(latest) == big.ids[n][-1]
+    assert cost == Cost(rounds=3, get=1 + 2, list=2)
 
 
 def test_get_tuple_latest_budget_for_any_history(big: Big) -> None:

@@ -130,3 +130,16 @@ def test_deleting_a_thread_takes_its_head_and_calls_it_no_stray(
     assert done["deleted_other"] == []
     assert len(done["deleted"]) == STEPS
     assert keys_of(bucket, "t") == []
+
+
+def test_a_prefix_one_level_too_high_is_named_when_threads_have_heads(
+    bucket: MemoryBucket,
+) -> None:
+    saver = MemorySaver(bucket)  # the default prefix, checkpoints/
+    history(saver, 120, writes=0)  # long enough for a head
+    result = invoke(["threads", "--s3-prefix", "s3://bucket/"])
+    assert json.loads(result.stdout) == {"threads": []}
+    assert "a saver's data is under s3://bucket/checkpoints/" in result.stderr
+    refused = invoke(["delete", "--s3-prefix", "s3://bucket/", "--thread-id", "heads"])
+    assert refused.exit_code == 4
+    assert LAYOUT.head_key("t", "").replace(PREFIX, "checkpoints/") in bucket.objects

@@ -396,10 +396,11 @@ def _from_floor(
     count: int,
     below: str | None,
     pages: int | None,
-) -> Plan[list[CheckpointRef] | None]:
+) -> Plan[tuple[list[CheckpointRef] | None, bool]]:
     """The ``count`` newest of a namespace from a listing that starts at
     ``floor`` (see :mod:`.recency`), or None when it does not prove them or
-    runs past ``pages`` pages. Below ``below``, the listing stops at its
+    runs past ``pages`` pages; and whether it listed everything from the
+    floor on. Below ``below``, the listing stops at its
     :func:`.recency.ceiling`, and the escaped ids are listed beside it."""
     layout = store.layout
     refs: set[CheckpointRef] = set()
@@ -428,9 +429,9 @@ def _from_floor(
             stop is not None and bool(keys) and keys[-1] >= stop
         )
         if done:
-            return settled(refs, floor, count, below)
+            return settled(refs, floor, count, below), True
         if pages is not None and read >= pages:
-            return None
+            return None, False
         (page,) = yield from perform([List(prefix, continuation=page.continuation)])
         read += 1
 
@@ -448,10 +449,11 @@ def _newest(
     newest first, exact for every id (see :mod:`.recency`).
 
     The root namespace, where LangGraph's long histories live, is listed from
-    a floor first. With ``recent_first`` (``get_tuple``): from a day ago (one
-    LIST for a thread written in the last day), then from its head (see
-    :mod:`.heads`). Otherwise (``list``): from the head, which for the newest k
-    lies a hundred steps or more back, and whose absence means a short history
+    a floor first. With ``recent_first`` (``get_tuple``): from the newest id
+    this saver wrote or found there, from a day ago (one LIST for a thread
+    written in the last day), then from its head (see :mod:`.heads`).
+    Otherwise (``list``): from the head, which for the newest k lies a
+    hundred steps or more back, and whose absence means a short history
     (fewer than 100 steps), read whole by the scan's first page. Below
     ``before``: from an hour before it. Any other
     namespace is read from its first page first: LangGraph names a subgraph's
@@ -467,32 +469,44 @@ def _newest(
             return newest_ids([r for r in refs if r], count, below)
     try:
         if below is not None:
-            if (floor := floor_below(below)) is not None and floor_of(below):
-                found = yield from _from_floor(store, prefix, floor, count, below, 1)
+            if (floor := floor_below(below)) is not None:
+                found, _ = yield from _from_floor(store, prefix, floor, count, below, 1)
                 if found is not None:
                     return found
             return (yield from _scan(store, prefix, count, below, first))
         if recent_first:
-            floor = recent_floor()
-            found = yield from _from_floor(store, prefix, floor, count, None, 1)
-            if found is not None:
-                return found
+            known = store.recent.newest(thread_id, checkpoint_ns)
+            listed_from: str | None = None  # a floor listed to the end
+            for floor in (known and floor_of(known), recent_floor()):
+                if not floor or (listed_from is not None and floor >= listed_from):
+                    continue  # nothing that listing did not show
+                found, whole = yield from _from_floor(
+                    store, prefix, floor, count, None, 1
+                )
+                if found is not None:
+                    return found
+                listed_from = floor if whole else listed_from
         head_key = layout.head_key(thread_id, checkpoint_ns)
         (body,) = yield from perform([Get(head_key, hint=True)])
         head = decode_head(body, thread_id, checkpoint_ns)
         if head is not None:
-            start = head.checkpoint_id
-            if count > 1 and head.previous_checkpoint_id is not None:
-                start = min(start, head.previous_checkpoint_id)
-            if (floor := floor_of(start)) is not None:
-                found = yield from _from_floor(store, prefix, floor, count, None, None)
-                if found is not None:
-                    return found
-            # Fewer than k after the head: an hour before it, then the scan.
-            if count > 1 and (floor := floor_below(start)) is not None:
-                found = yield from _from_floor(store, prefix, floor, count, None, 1)
-                if found is not None:
-                    return found
+            # The newest k: the head before it (100 steps back, when its
+            # writer knew it), else an hour before the head; one page each,
+            # as a head can lie. Then the head itself, as far as it takes.
+            floors: list[tuple[str | None, int | None]] = [
+                (floor_of(head.checkpoint_id), None)
+            ]
+            if count > 1:
+                back = head.previous_checkpoint_id
+                earlier = floor_of(back) if back else floor_below(head.checkpoint_id)
+                floors.insert(0, (earlier, 1))
+            for floor, pages in floors:
+                if floor is not None:
+                    found, _ = yield from _from_floor(
+                        store, prefix, floor, count, None, pages
+                    )
+                    if found is not None:
+                        return found
     except _Unordered:
         pass
     return (yield from _scan(store, prefix, count, below, first))
@@ -579,6 +593,8 @@ def _target(store: Store, config: RunnableConfig) -> Plan[CheckpointRef | None]:
     found = yield from _newest(
         store, selector.thread_id, selector.checkpoint_ns, 1, None, recent_first=True
     )
+    if found:
+        store.recent.saw_newest(found[0])
     return found[0] if found else None
 
 
@@ -650,10 +666,11 @@ def put(
     requests = [request]
     if due(metadata):
         head_key = store.layout.head_key(ref.thread_id, ref.checkpoint_ns)
-        head = encode_head(ref, store.recent.wrote_head(ref))
+        head = encode_head(ref, store.recent.wrote_head(ref, metadata["step"]))
         requests.append(Put(head_key, head, if_absent=False, hint=True))
     stored, *_ = yield from perform(requests)
     yield from _check_conditions(store, [request], [stored])
+    store.recent.saw_newest(ref)
     if not stored:
         (existing,) = yield from fetch_objects([key])
         if existing != body:
@@ -842,6 +859,12 @@ def delete_for_runs(layout: Layout, run_ids: Sequence[str]) -> Plan[None]:
         *(list_keys(w.prefix, w.start_after) for w in writes_listings(layout, matched))
     )
     doomed = keys_owned_by(layout, matched, [*keys, *itertools.chain(*listed)])
+    # A namespace left with no checkpoint loses its head too (nothing else
+    # would ever find it); another keeps it (a head is only a start).
+    gone = set(matched)
+    kept = {(r.thread_id, r.checkpoint_ns) for r in refs if r not in gone}
+    emptied = {(r.thread_id, r.checkpoint_ns) for r in gone} - kept
+    doomed += [layout.head_key(t, ns) for t, ns in sorted(emptied)]
     yield from delete_keys(doomed)
 
 

@@ -36,9 +36,11 @@ that block holds fewer than k answers is everything after ``K`` rolled up.
 Pure: the plans in :mod:`.plans` perform the LISTs.
 
 :class:`RecentReads` remembers the parents of checkpoints a saver just read,
-so that ``get_delta_channel_history`` does not read its target again, and the
-last head it wrote per namespace. It is a hint: an entry that is missing or
-out of date costs requests.
+so that ``get_delta_channel_history`` does not read its target again; the
+newest id it wrote or found per namespace, the first floor of its next latest
+read (a namespace this process keeps writing costs one short LIST, however
+fast it grows); and the last head it wrote per namespace. All are hints: an
+entry that is missing or out of date costs requests.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .heads import HEAD_EVERY
 from .keys import ODD_MARK, SUFFIX, encode_checkpoint_id
 
 if TYPE_CHECKING:
@@ -262,9 +265,9 @@ def anchor(last: str, guess: str) -> str | None:
     The anchor is ``guess`` cut just past its first difference with ``last``.
     Every key between ``last`` and the anchor then begins with their common
     part and a plain character below the guess's, so its id sorts below the
-    anchor; and every id at or above the anchor whose key sorts lower (an
-    escape at a position of the common part) sorts before ``last``, so it was
-    read. Cut any longer, keys with escapes past ``last`` would be skipped.
+    anchor. (This held for percent escapes anywhere in a key; under the
+    layout's mark, escaped ids sort above every ASCII key and are never
+    skipped, so it holds a fortiori.)
     """
     common = 0
     while common < min(len(last), len(guess)) and last[common] == guess[common]:
@@ -310,6 +313,10 @@ def newest_ids(
     return wanted[:count]
 
 
+_KNOWN_NAMESPACES = 4096
+"""Namespaces whose newest id a saver remembers (about 100 bytes each)."""
+
+
 @dataclass(frozen=True)
 class _Read:
     parent_id: str | None
@@ -318,8 +325,9 @@ class _Read:
 
 
 class RecentReads:
-    """The parents of checkpoints one saver read lately, and the heads it
-    wrote last; see the module docstring.
+    """The parents of checkpoints one saver read lately, the newest id it
+    wrote or found per namespace, and the heads it wrote last; see the module
+    docstring.
 
     Bounded (least recently used entries go first) and safe to share between
     threads. A remembered parent is used for ``max_age`` seconds, the time
@@ -331,21 +339,40 @@ class RecentReads:
     def __init__(self, *, size: int = 256, max_age: float = 5.0) -> None:
         self._lock = threading.Lock()
         self._reads: OrderedDict[CheckpointRef, _Read] = OrderedDict()
-        self._heads: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._heads: OrderedDict[tuple[str, str], tuple[str, int]] = OrderedDict()
+        self._newest: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._size = size
         self._max_age = max_age
 
-    def wrote_head(self, ref: CheckpointRef) -> str | None:
-        """Remember that the namespace's head now names ``ref``; returns the
-        checkpoint the head this saver wrote before named, if it remembers one
-        (the head carries it: a floor far enough back for ``list(limit=k)``)."""
+    def saw_newest(self, ref: CheckpointRef) -> None:
+        """Remember a checkpoint this saver wrote or found newest: the next
+        latest read of its namespace lists from it first (a floor)."""
+        where = (ref.thread_id, ref.checkpoint_ns)
+        with self._lock:
+            known = self._newest.pop(where, None)
+            self._newest[where] = max(ref.checkpoint_id, known or "")
+            while len(self._newest) > _KNOWN_NAMESPACES:
+                self._newest.popitem(last=False)
+
+    def newest(self, thread_id: str, checkpoint_ns: str) -> str | None:
+        """The greatest id of the namespace this saver wrote or found."""
+        with self._lock:
+            return self._newest.get((thread_id, checkpoint_ns))
+
+    def wrote_head(self, ref: CheckpointRef, step: int) -> str | None:
+        """Remember that the namespace's head now names ``ref``, of ``step``;
+        returns the checkpoint the head before it named, when this saver wrote
+        that one too, ``HEAD_EVERY`` steps back (the head carries it: a floor
+        far enough back for ``list(limit=k)``, and no further)."""
         where = (ref.thread_id, ref.checkpoint_ns)
         with self._lock:
             previous = self._heads.pop(where, None)
-            self._heads[where] = ref.checkpoint_id
+            self._heads[where] = (ref.checkpoint_id, step)
             while len(self._heads) > self._size:
                 self._heads.popitem(last=False)
-        return previous if previous != ref.checkpoint_id else None
+        if previous is None or previous[0] == ref.checkpoint_id:
+            return None
+        return previous[0] if step - previous[1] == HEAD_EVERY else None
 
     def saw_checkpoint(
         self, ref: CheckpointRef, parent_id: str | None, metadata: Mapping[str, Any]
@@ -384,6 +411,7 @@ class RecentReads:
             _lock=threading.Lock(),
             _reads=OrderedDict(),
             _heads=OrderedDict(),
+            _newest=OrderedDict(),
             _size=state["size"],
             _max_age=state["max_age"],
         )

@@ -34,7 +34,7 @@ __all__ = [
 PROBED_FOLDERS = 16
 """How many folders of the prefix are probed for a saver's data."""
 
-LAYOUT_FOLDERS = frozenset({"checkpoints", "writes"})
+LAYOUT_FOLDERS = frozenset({"checkpoints", "writes", "heads"})
 """The folders of a saver's layout: ``threads`` one level too high shows them
 as thread ids."""
 
