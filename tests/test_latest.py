@@ -29,7 +29,7 @@ from langgraph.checkpoint.base.id import UUID
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph_checkpoint_s3 import S3CheckpointSaver, heads, plans, recency
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, encode_component
+from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, encode_checkpoint_id
 from langgraph_checkpoint_s3.protocol import PAGE_SIZE, List
 from langgraph_checkpoint_s3.recency import (
     RecentReads,
@@ -122,7 +122,7 @@ ids = st.text(
 
 @given(ids)
 def test_decode_prefix_reads_back_the_beginning_of_ids(checkpoint_id: str) -> None:
-    encoded = encode_component(checkpoint_id)
+    encoded = encode_checkpoint_id(checkpoint_id)
     for cut, ch in enumerate(encoded):
         if ch == "-":
             assert checkpoint_id.startswith(decode_prefix(encoded[: cut + 1]) or "\0")
@@ -179,7 +179,7 @@ def test_the_anchor_skips_only_smaller_ids(
     )
     prefix = layout.namespace_checkpoints_prefix("t", "")
     last = data.draw(st.sampled_from(keyed))[0]
-    cut = anchor(last[len(prefix) :], encode_component(guess))
+    cut = anchor(last[len(prefix) :], encode_checkpoint_id(guess))
     if cut is None:
         return
     for key, checkpoint_id in keyed:
@@ -190,14 +190,15 @@ def test_the_anchor_skips_only_smaller_ids(
 
 
 def test_the_anchor_stops_at_the_first_difference() -> None:
-    """One character further and an id escaped there would be skipped: past
-    ``1f1e3401...`` toward ``1f1e3402-1392``, ``1f1e3402/x`` (key
-    ``1f1e3402%2Fx``) is above ``1f1e3402-`` but its key below."""
+    """The anchor is the guess cut one past its first difference with the
+    last key read. An escaped id there, ``1f1e3402/x``, has its key under the
+    layout's mark, ``\\x7f1f1e3402%2Fx``: above every ASCII key, so no anchor
+    skips it."""
     last = uuid6_at(NOW - 30 * SECOND) + ".json"
     guess = uuid6_prefix(NOW)
     assert last[:7] == guess[:7] and last[7] < guess[7]
     assert anchor(last, guess) == guess[:8]
-    assert encode_component(guess[:8] + "/x") > guess[:8]
+    assert encode_checkpoint_id(guess[:8] + "/x") > guess[:8] + "\x7e"
     assert anchor(uuid6_at(NOW) + ".json", guess) is None  # past the guess
     assert anchor(last, "1f 1") is None  # a space sorts before "%"
 
