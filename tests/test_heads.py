@@ -19,7 +19,7 @@ from langgraph_checkpoint_s3.protocol import Get, Put, Request
 from memory_bucket import Cost, MemoryBucket, MemorySaver, client_error
 from test_plans import cfg, history
 
-from conftest import SaverFactory
+from conftest import AsyncSaverFactory, SaverFactory
 from counting import count_requests
 
 WRITES = 2
@@ -238,3 +238,25 @@ def test_deleting_a_namespaces_last_run_deletes_its_head(saver: MemorySaver) -> 
     assert head_of(saver, "u") is not None  # u keeps checkpoints, and its head
     latest = saver.get_tuple(cfg(thread="u"))
     assert latest is not None and latest.metadata["run_id"] == "stays"
+
+
+async def test_escaped_ids_and_heads_through_the_async_saver(
+    make_async_saver: AsyncSaverFactory,
+) -> None:
+    theirs = InMemorySaver()
+    async with make_async_saver() as saver:
+        for step in range(105):
+            checkpoint = empty_checkpoint()
+            if step < len(ODD_IDS):
+                checkpoint["id"] = ODD_IDS[step]
+            await saver.aput(cfg(), checkpoint, {"step": step}, {})
+            theirs.put(cfg(), checkpoint, {"step": step}, {})
+    expected = theirs.get_tuple(cfg())
+    assert expected is not None
+    now = recency.clock()
+    with mock.patch.object(recency, "clock", lambda: now + 2 * DAY):
+        async with make_async_saver() as reader:
+            latest = await reader.aget_tuple(cfg())
+            listed = [t.config async for t in reader.alist(cfg(), limit=3)]
+    assert latest is not None and latest.config == expected.config
+    assert listed == [t.config for t in theirs.list(cfg(), limit=3)]
