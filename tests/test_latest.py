@@ -28,7 +28,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.checkpoint.base.id import UUID
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_checkpoint_s3 import S3CheckpointSaver, heads, plans, recency
+from langgraph_checkpoint_s3 import S3CheckpointSaver, heads, recency
+from langgraph_checkpoint_s3 import newest as newest_plans
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, encode_checkpoint_id
 from langgraph_checkpoint_s3.protocol import PAGE_SIZE, List
 from langgraph_checkpoint_s3.recency import (
@@ -322,7 +323,7 @@ def test_newest_is_the_highest_id_as_in_memory_saver_says(
     bound = None if before is None else cfg(before)
     with (
         mock.patch.object(recency, "SPREAD_BUCKETS", spread_at),
-        mock.patch.object(plans, "_ROLLED_UP_COUNT", rolled_up_count),
+        mock.patch.object(newest_plans, "ROLLED_UP_COUNT", rolled_up_count),
     ):
         for reader in (ours, MemorySaver(ours.bucket, prefix="p/")):
             latest, expected = reader.get_tuple(cfg()), theirs.get_tuple(cfg())
@@ -538,7 +539,7 @@ def test_other_stores_read_on_in_order(
     # first page is rolled up (4 pages of 50 buckets, where allowed).
     with (
         mock.patch.object(recency, "SPREAD_BUCKETS", 2),
-        mock.patch("langgraph_checkpoint_s3.plans.anchor", lambda *_: None),
+        mock.patch("langgraph_checkpoint_s3.newest.anchor", lambda *_: None),
     ):
         with saver.bucket.measure() as cost:
             latest = saver.get_tuple(cfg())

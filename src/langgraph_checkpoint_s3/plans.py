@@ -41,41 +41,30 @@ from .delta import DeltaWalk, Loaded, delta_channels, delta_history
 from .errors import (
     CheckpointConflictError,
     ConditionalWritesError,
-    DeleteFailedError,
     S3AccessError,
 )
-from .heads import decode_head, due, encode_head
-from .keys import ODD_MARK, CheckpointRef, Layout, WriteRef
+from .heads import due, encode_head
+from .keys import CheckpointRef, Layout, WriteRef
+from .newest import newest
 from .protocol import (
     Get,
     HeadBucket,
     List,
-    Listed,
-    Listing,
     Plan,
     Put,
-    Request,
     Tagged,
-    batches_of,
     is_bare_refusal,
 )
 from .recency import (
-    BUCKET_DELIMITER,
     RecentReads,
-    Region,
-    anchor,
-    ascending,
-    ceiling,
-    floor_below,
-    floor_of,
-    may_hold,
-    newest_ids,
-    now_prefix,
-    recent_floor,
-    refused,
-    regions_after,
-    settled,
-    spread,
+)
+from .rounds import (
+    concurrently,
+    delete_keys,
+    fetch_objects,
+    list_keys,
+    list_objects,
+    perform,
 )
 from .selection import (
     ListQuery,
@@ -152,78 +141,7 @@ class Store:
         return Put(key, body, if_absent=if_absent and self.conditions.enabled)
 
 
-# -- building blocks ------------------------------------------------------------
-
-
-def perform(requests: Iterable[Request]) -> Plan[list[Any]]:
-    """One round of ``requests``; their results in order. No round at all
-    when there is nothing to ask, so round counts stay honest."""
-    batch = list(requests)
-    if not batch:
-        return []
-    results: list[Any] = yield batch
-    return results
-
-
-def concurrently(*plans: Plan[Any]) -> Plan[list[Any]]:
-    """Run plans side by side: each round carries the next requests of every
-    plan still running. Returns their answers in order."""
-    answers: list[Any] = [None] * len(plans)
-    pending: dict[int, list[Request]] = {}
-    for i, plan in enumerate(plans):
-        try:
-            pending[i] = next(plan)
-        except StopIteration as stop:
-            answers[i] = stop.value
-    while pending:
-        results = yield [request for batch in pending.values() for request in batch]
-        start, advanced = 0, {}
-        for i, batch in pending.items():
-            part, start = results[start : start + len(batch)], start + len(batch)
-            try:
-                advanced[i] = plans[i].send(part)
-            except StopIteration as stop:
-                answers[i] = stop.value
-        pending = advanced
-    return answers
-
-
-def list_objects(
-    prefix: str, start_after: str | None = None, delimiter: str | None = None
-) -> Plan[tuple[list[Listed], list[str]]]:
-    """Every page of a LIST: the objects, and the common prefixes when a
-    delimiter is given. One round per 1,000 keys."""
-    objects: list[Listed] = []
-    prefixes: list[str] = []
-    token: str | None = None
-    while True:
-        (page,) = yield from perform([List(prefix, start_after, token, delimiter)])
-        objects += page.objects
-        prefixes += page.prefixes
-        if page.continuation is None:
-            return objects, prefixes
-        token = page.continuation
-
-
-def list_keys(prefix: str, start_after: str | None = None) -> Plan[list[str]]:
-    """Every key under ``prefix`` (after ``start_after``), in listing order."""
-    objects, _ = yield from list_objects(prefix, start_after)
-    return [obj.key for obj in objects]
-
-
-def fetch_objects(keys: Sequence[str]) -> Plan[list[bytes | None]]:
-    """The bodies of ``keys`` in one round; None for a key that is gone."""
-    bodies: list[bytes | None] = yield from perform(Get(key) for key in keys)
-    return bodies
-
-
-def delete_keys(keys: Sequence[str]) -> Plan[None]:
-    """Delete ``keys`` in one round of 1,000-key batches; raise with every key
-    S3 said it did not delete."""
-    results = yield from perform(batches_of(keys))
-    failures = [failure for result in results for failure in result]
-    if failures:
-        raise DeleteFailedError(failures)
+# -- building blocks (see also .rounds) ------------------------------------------
 
 
 def check_bucket(layout: Layout) -> Plan[None]:
@@ -337,260 +255,12 @@ def _checkpoints_with_writes(
     return (yield from _attach_writes(store, stored, writes))
 
 
-def _rest_of(prefix: str, token: str | None) -> Plan[list[str]]:
-    """The keys of the remaining pages of a listing, from its continuation
-    token (no StartAfter: what every store accepts)."""
-    keys: list[str] = []
-    while token is not None:
-        (page,) = yield from perform([List(prefix, continuation=token)])
-        keys += [obj.key for obj in page.objects]
-        token = page.continuation
-    return keys
-
-
-def _buckets(
-    prefix: str, after: str | None
-) -> Plan[tuple[list[str], list[str]] | None]:
-    """The keys and common prefixes of a listing after ``after`` rolled up at
-    ``-`` (see :mod:`.recency`). None when the store refuses it (S3 Express
-    One Zone) or its pages stop advancing (SeaweedFS can repeat a page for a
-    delimiter other than ``/``)."""
-    keys: list[str] = []
-    folders: list[str] = []
-    seen: set[str] = set()
-    token: str | None = None
-    while True:
-        request = List(prefix, after, token, BUCKET_DELIMITER)
-        try:
-            (page,) = yield from perform([request])
-        except S3AccessError as exc:
-            if refused(exc.code):
-                return None
-            raise
-        new_keys = [o.key for o in page.objects if o.key not in seen]
-        new_folders = [f for f in page.prefixes if f not in seen]
-        if token is not None and not new_keys and not new_folders:
-            return None
-        seen.update(new_keys, new_folders)
-        keys += new_keys
-        folders += new_folders
-        if page.continuation is None:
-            return keys, folders
-        token = page.continuation
-
-
-_ROLLED_UP_COUNT = 100
-"""Past this many newest checkpoints wanted, the pages are read in order: the
-buckets holding them would cost as many LISTs."""
-
-
-class _Unordered(Exception):
-    """The store refuses StartAfter or lists in no order (S3 Express One
-    Zone): no floor can work there, only a scan."""
-
-
-def _from_floor(
-    store: Store,
-    prefix: str,
-    floor: str,
-    count: int,
-    below: str | None,
-    pages: int | None,
-) -> Plan[tuple[list[CheckpointRef] | None, bool]]:
-    """The ``count`` newest of a namespace from a listing that starts at
-    ``floor`` (see :mod:`.recency`), or None when it does not prove them or
-    runs past ``pages`` pages; and whether it listed everything from the
-    floor on. Below ``below``, the listing stops at its
-    :func:`.recency.ceiling`, and the escaped ids are listed beside it."""
-    layout = store.layout
-    refs: set[CheckpointRef] = set()
-    stop = prefix + ceiling(below) if below is not None else None
-    first = [List(prefix, prefix + floor)]
-    if below is not None:
-        first.append(List(prefix + ODD_MARK))
-    try:
-        listed = yield from perform(first)
-    except S3AccessError as exc:
-        if refused(exc.code):
-            raise _Unordered from exc
-        raise
-    page = listed[0]
-    if below is not None:
-        escaped = [obj.key for obj in listed[1].objects]
-        escaped += yield from _rest_of(prefix + ODD_MARK, listed[1].continuation)
-        refs.update(r for key in escaped if (r := layout.parse_checkpoint_key(key)))
-    read = 1
-    while True:
-        keys = [obj.key for obj in page.objects]
-        if not ascending(keys):
-            raise _Unordered
-        refs.update(r for key in keys if (r := layout.parse_checkpoint_key(key)))
-        done = page.continuation is None or (
-            stop is not None and bool(keys) and keys[-1] >= stop
-        )
-        if done:
-            return settled(refs, floor, count, below), True
-        if pages is not None and read >= pages:
-            return None, False
-        (page,) = yield from perform([List(prefix, continuation=page.continuation)])
-        read += 1
-
-
-def _newest(
-    store: Store,
-    thread_id: str,
-    checkpoint_ns: str,
-    count: int,
-    below: str | None,
-    *,
-    recent_first: bool = False,
-) -> Plan[list[CheckpointRef]]:
-    """The ``count`` newest checkpoints of one namespace (ids below ``below``),
-    newest first, exact for every id (see :mod:`.recency`).
-
-    The root namespace, where LangGraph's long histories live, is listed from
-    a floor first. With ``recent_first`` (``get_tuple``): from the newest id
-    this saver wrote or found there, from a day ago (one LIST for a thread
-    written in the last day), then from its head (see :mod:`.heads`).
-    Otherwise (``list``): from the head, which for the newest k lies a
-    hundred steps or more back, and whose absence means a short history
-    (fewer than 100 steps), read whole by the scan's first page. Below
-    ``before``: from an hour before it. Any other
-    namespace is read from its first page first: LangGraph names a subgraph's
-    namespace after its task, so most are empty or short, and one LIST
-    settles them."""
-    layout = store.layout
-    prefix = layout.namespace_checkpoints_prefix(thread_id, checkpoint_ns)
-    first: Listing | None = None
-    if checkpoint_ns != "":
-        (first,) = yield from perform([List(prefix)])
-        if first.continuation is None:
-            refs = (layout.parse_checkpoint_key(o.key) for o in first.objects)
-            return newest_ids([r for r in refs if r], count, below)
-    try:
-        if below is not None:
-            if (floor := floor_below(below)) is not None:
-                found, _ = yield from _from_floor(store, prefix, floor, count, below, 1)
-                if found is not None:
-                    return found
-            return (yield from _scan(store, prefix, count, below, first))
-        if recent_first:
-            known = store.recent.newest(thread_id, checkpoint_ns)
-            listed_from: str | None = None  # a floor listed to the end
-            for floor in (known and floor_of(known), recent_floor()):
-                if not floor or (listed_from is not None and floor >= listed_from):
-                    continue  # nothing that listing did not show
-                found, whole = yield from _from_floor(
-                    store, prefix, floor, count, None, 1
-                )
-                if found is not None:
-                    return found
-                listed_from = floor if whole else listed_from
-        head_key = layout.head_key(thread_id, checkpoint_ns)
-        (body,) = yield from perform([Get(head_key, hint=True)])
-        head = decode_head(body, thread_id, checkpoint_ns)
-        if head is not None:
-            # The newest k: the head before it (100 steps back, when its
-            # writer knew it), else an hour before the head; one page each,
-            # as a head can lie. Then the head itself, as far as it takes.
-            floors: list[tuple[str | None, int | None]] = [
-                (floor_of(head.checkpoint_id), None)
-            ]
-            if count > 1:
-                back = head.previous_checkpoint_id
-                earlier = floor_of(back) if back else floor_below(head.checkpoint_id)
-                floors.insert(0, (earlier, 1))
-            for floor, pages in floors:
-                if floor is not None:
-                    found, _ = yield from _from_floor(
-                        store, prefix, floor, count, None, pages
-                    )
-                    if found is not None:
-                        return found
-    except _Unordered:
-        pass
-    return (yield from _scan(store, prefix, count, below, first))
-
-
-def _scan(
-    store: Store,
-    prefix: str,
-    count: int,
-    below: str | None,
-    first: Listing | None,
-) -> Plan[list[CheckpointRef]]:
-    """The ``count`` newest of a namespace without a floor, exact for every id
-    (see :mod:`.recency`): 1 LIST for up to 1,000 checkpoints (``first``, when
-    given, is its first page). Past that, pages are read in order while they
-    are dense (a few 27-second buckets each: reading on costs no more); past
-    the first spread page, the keys are rolled up into buckets from an anchor
-    toward the guess (the current time, or ``below``), or from that page if
-    the anchor's block holds fewer than ``count``, and only the newest buckets
-    are read."""
-    layout = store.layout
-    refs: set[CheckpointRef] = set()
-
-    def learn(keys: Iterable[str]) -> None:
-        refs.update(r for key in keys if (r := layout.parse_checkpoint_key(key)))
-
-    token: str | None = None
-    while True:
-        if first is not None:
-            page, first = first, None
-        else:
-            (page,) = yield from perform([List(prefix, continuation=token)])
-        keys = [obj.key for obj in page.objects]
-        learn(keys)
-        if page.continuation is None:
-            return newest_ids(refs, count, below)
-        token = page.continuation
-        if not ascending(keys):  # a store that lists in no order: read it all
-            learn((yield from _rest_of(prefix, token)))
-            return newest_ids(refs, count, below)
-        if spread(prefix, keys) and count <= _ROLLED_UP_COUNT:
-            break
-    last = keys[-1]
-    guess = below if below is not None and floor_of(below) else now_prefix()
-    cut = anchor(last[len(prefix) :], guess)
-    read: set[Region] = set()
-    for start, floor in ((prefix + cut, cut), (last, None)) if cut else ((last, None),):
-        rolled = yield from _buckets(prefix, start)
-        if rolled is None:  # refused, or SeaweedFS looping: read on in order
-            learn((yield from _rest_of(prefix, token)))
-            return newest_ids(refs, count, below)
-        keys, folders = rolled
-        learn(keys)
-        unread = [r for r in regions_after(prefix, start, folders) if r not in read]
-        # Buckets listed one a round (the k newest are mostly in one or two),
-        # then side by side, doubling: a few rounds for any k.
-        widths = itertools.chain((1, 1), (2**i for i in itertools.count(1)))
-        while True:
-            best = newest_ids(refs, count, below)
-            worst = best[-1].checkpoint_id if len(best) == count else None
-            wanted = [r for r in unread if may_hold(r.id_prefix, worst, below)]
-            if not wanted:
-                break
-            wanted.sort(key=lambda r: r.id_prefix, reverse=True)
-            batch = wanted[: next(widths)]
-            listed = yield from concurrently(
-                *(list_keys(r.prefix, r.start_after) for r in batch)
-            )
-            learn(itertools.chain(*listed))
-            unread = [r for r in unread if r not in batch]
-            read.update(batch)
-        if floor is None or (
-            len(best) == count and all(r.checkpoint_id >= floor for r in best)
-        ):
-            return best
-    return newest_ids(refs, count, below)
-
-
 def _target(store: Store, config: RunnableConfig) -> Plan[CheckpointRef | None]:
     """The checkpoint the config names, or the newest of its namespace."""
     selector = CheckpointSelector.of(config)
     if selector.checkpoint_id:
         return selector.at(selector.checkpoint_id)
-    found = yield from _newest(
+    found = yield from newest(
         store, selector.thread_id, selector.checkpoint_ns, 1, None, recent_first=True
     )
     if found:
@@ -631,7 +301,7 @@ def list_checkpoints(
         and query.checkpoint_id is None
         and not query.filter
     ):
-        refs = yield from _newest(
+        refs = yield from newest(
             store, query.thread_id, query.checkpoint_ns, query.limit, query.before
         )
         loaded = yield from _checkpoints_with_writes(store, refs, query)

@@ -33,7 +33,7 @@ Step 2 first starts at an :func:`anchor` toward a guess (the current time, or
 provably hold smaller ids, given that every key up to ``K`` was read. Only if
 that block holds fewer than k answers is everything after ``K`` rolled up.
 
-Pure: the plans in :mod:`.plans` perform the LISTs.
+Pure: the plans in :mod:`.newest` perform the LISTs.
 
 :class:`RecentReads` remembers the parents of checkpoints a saver just read,
 so that ``get_delta_channel_history`` does not read its target again; the
