@@ -520,7 +520,7 @@ class RepeatingBucket(SeaweedFSBucket):
     # LISTs of get_tuple's search, then of list(limit=2)'s, with no head (the
     # floor of a day ago holds more than a page). Directory bucket: the floor
     # refused, then its 21 pages in order (the first is out of order); list
-    # reads the 21 pages after a GET of the missing head. Refusing: the floor
+    # reads the 21 pages (the saver tries no floor again). Refusing: the floor
     # (get_tuple only), the first page, the refused rolled-up LIST, the 20
     # other pages. Repeating: the floor, the first page, two rolled-up pages
     # (the second repeats the first), the 20 other pages.
@@ -549,6 +549,11 @@ def test_other_stores_read_on_in_order(
     assert [identity(t.config) for t in limited] == [odd, checkpoint_ids[-1]]
     # and one LIST of writes each
     assert (cost.list, limited_cost.list) == (latest_lists + 1, limited_lists + 1)
+    if kind is DirectoryBucket:  # refused once: the saver tries no floor again
+        assert limited_cost.get == 2 + 2  # no head's GET: 2 checkpoints, 2 writes
+        with saver.bucket.measure() as again:
+            assert saver.get_tuple(cfg()) is not None
+        assert again.list == latest_lists - 1 + 1
 
 
 # -- DeltaChannel: get_state reads no more than it needs ---------------------------

@@ -170,6 +170,8 @@ def newest(
             refs = (layout.parse_checkpoint_key(o.key) for o in first.objects)
             return newest_ids([r for r in refs if r], count, below)
     try:
+        if not store.recent.lists_in_order:
+            raise _Unordered
         if below is not None:
             if (floor := floor_below(below)) is not None:
                 found, _ = yield from _from_floor(store, prefix, floor, count, below, 1)
@@ -210,7 +212,7 @@ def newest(
                     if found is not None:
                         return found
     except _Unordered:
-        pass
+        store.recent.lists_in_order = False  # no floor works there: never again
     return (yield from _scan(store, prefix, count, below, first))
 
 

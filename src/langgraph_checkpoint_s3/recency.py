@@ -343,6 +343,9 @@ class RecentReads:
         self._newest: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._size = size
         self._max_age = max_age
+        self.lists_in_order = True
+        """False once the store refused StartAfter or listed out of order (S3
+        Express One Zone): the saver's reads then skip the floors."""
 
     def saw_newest(self, ref: CheckpointRef) -> None:
         """Remember a checkpoint this saver wrote or found newest: the next
@@ -412,6 +415,7 @@ class RecentReads:
             _reads=OrderedDict(),
             _heads=OrderedDict(),
             _newest=OrderedDict(),
+            lists_in_order=True,
             _size=state["size"],
             _max_age=state["max_age"],
         )
