@@ -118,7 +118,15 @@ def field_at(document: Any, path: Sequence[str]) -> Any:
 
 def misplacement(document: Any, ref: CheckpointRef | WriteRef) -> str | None:
     """Why an envelope does not belong at the key of ``ref``, or None."""
-    for path, expected in identity_fields(ref):
+    return fields_misplaced(document, identity_fields(ref))
+
+
+def fields_misplaced(
+    document: Any, fields: Iterable[tuple[tuple[str, ...], Any]]
+) -> str | None:
+    """The first of ``fields`` (path, what the key says) that the document
+    does not repeat, worded for a person; None when it repeats them all."""
+    for path, expected in fields:
         found = field_at(document, path)
         if found != expected:
             shown = repr(found)

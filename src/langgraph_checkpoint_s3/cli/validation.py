@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from ..codec import decode_checkpoint, decode_write, field_at, misplacement
+from ..codec import decode_checkpoint, decode_write, fields_misplaced, misplacement
 from ..envelopes import CHECKPOINT_SCHEMA, HEAD_SCHEMA, WRITE_SCHEMA, envelope_schemas
 from ..errors import CorruptObjectError
 from ..keys import CheckpointRef, Layout, WriteRef
@@ -115,26 +115,17 @@ def why_invalid(layout: Layout, key: str, body: bytes | None) -> str | None:
     if error is not None:
         return f"does not match {schema}: {error.json_path}: {_short(error.message)}"
     if isinstance(ref, _HeadRef):
-        why = _head_misplacement(document, ref)
+        # The checkpoint a head names may be any: it is a hint, checked by
+        # the readers that use it.
+        place = [
+            (("thread_id",), ref.thread_id),
+            (("checkpoint_ns",), ref.checkpoint_ns),
+        ]
+        why = fields_misplaced(document, place)
         return None if why is None else f"misplaced: {why}"
     if (why := misplacement(document, ref)) is not None:
         return f"misplaced: {why}"
     return why_undecodable(key, body, ref)
-
-
-def _head_misplacement(document: Any, ref: _HeadRef) -> str | None:
-    """Why a head does not belong at the key of ``ref``, worded as
-    :func:`.codec.misplacement` words it for checkpoints and writes (the
-    checkpoint a head names may be any: it is a hint, checked by readers)."""
-    for name, expected in (
-        ("thread_id", ref.thread_id),
-        ("checkpoint_ns", ref.checkpoint_ns),
-    ):
-        found = field_at(document, (name,))
-        if found != expected:
-            shown = _short(repr(found))
-            return f"envelope says {name}={shown} but the key says {expected!r}"
-    return None
 
 
 def decode_value(typed: tuple[str, bytes]) -> Any:
