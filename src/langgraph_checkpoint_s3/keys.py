@@ -36,6 +36,7 @@ __all__ = [
     "decode_component",
     "encode_checkpoint_id",
     "encode_component",
+    "percent_decoded",
 ]
 
 DEFAULT_NAMESPACE = "__default__"
@@ -116,17 +117,10 @@ def decode_checkpoint_id(segment: str) -> str:
     return segment
 
 
-def decode_component(segment: str) -> str:
-    """Decode a key path segment made by :func:`encode_component`.
-
-    Raises ValueError for a segment that encoding could not have produced.
-    """
-    if segment == DEFAULT_NAMESPACE:
-        return ""
-    if "%" not in segment:
-        if encode_component(segment) != segment:
-            raise ValueError(f"not an encoded key segment: {segment!r}")
-        return segment
+def percent_decoded(segment: str) -> str:
+    """The text a segment's percent escapes (``%XX``, uppercase hex, of UTF-8
+    bytes) stand for; ValueError for a bad escape or bytes that are not
+    UTF-8. No canonical check: see :func:`decode_component`."""
     out = bytearray()
     i = 0
     while i < len(segment):
@@ -140,9 +134,23 @@ def decode_component(segment: str) -> str:
             out.append(int(hex_digits, 16))
             i += 3
         else:
-            out.extend(ch.encode("utf-8"))
+            out.extend(ch.encode("utf-8", "surrogatepass"))
             i += 1
-    decoded = out.decode("utf-8", "surrogatepass")
+    return out.decode("utf-8", "surrogatepass")
+
+
+def decode_component(segment: str) -> str:
+    """Decode a key path segment made by :func:`encode_component`.
+
+    Raises ValueError for a segment that encoding could not have produced.
+    """
+    if segment == DEFAULT_NAMESPACE:
+        return ""
+    if "%" not in segment:
+        if encode_component(segment) != segment:
+            raise ValueError(f"not an encoded key segment: {segment!r}")
+        return segment
+    decoded = percent_decoded(segment)
     if encode_component(decoded) != segment:
         raise ValueError(f"not a canonical key segment: {segment!r}")
     return decoded

@@ -7,12 +7,12 @@ namespace's head, an hour before ``before``), else a scan. The rules are in
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from .errors import S3AccessError
 from .heads import decode_head
-from .keys import ODD_MARK, CheckpointRef
+from .keys import ODD_MARK, CheckpointRef, Layout
 from .protocol import Get, List, Listing, Plan
 from .recency import (
     BUCKET_DELIMITER,
@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from .plans import Store
 
 __all__ = ["ROLLED_UP_COUNT", "newest"]
+
+
+def _parsed(layout: Layout, keys: Iterable[str]) -> Iterator[CheckpointRef]:
+    """The checkpoints the keys name (other keys skipped)."""
+    return (ref for key in keys if (ref := layout.parse_checkpoint_key(key)))
 
 
 def _rest_of(prefix: str, token: str | None) -> Plan[list[str]]:
@@ -120,13 +125,13 @@ def _from_floor(
     if below is not None:
         escaped = [obj.key for obj in listed[1].objects]
         escaped += yield from _rest_of(prefix + ODD_MARK, listed[1].continuation)
-        refs.update(r for key in escaped if (r := layout.parse_checkpoint_key(key)))
+        refs.update(_parsed(layout, escaped))
     read = 1
     while True:
         keys = [obj.key for obj in page.objects]
         if not ascending(keys):
             raise _Unordered
-        refs.update(r for key in keys if (r := layout.parse_checkpoint_key(key)))
+        refs.update(_parsed(layout, keys))
         done = page.continuation is None or (
             stop is not None and bool(keys) and keys[-1] >= stop
         )
@@ -167,8 +172,8 @@ def newest(
     if checkpoint_ns != "":
         (first,) = yield from perform([List(prefix)])
         if first.continuation is None:
-            refs = (layout.parse_checkpoint_key(o.key) for o in first.objects)
-            return newest_ids([r for r in refs if r], count, below)
+            keys = [obj.key for obj in first.objects]
+            return newest_ids(_parsed(layout, keys), count, below)
     try:
         if not store.recent.lists_in_order:
             raise _Unordered
@@ -197,13 +202,12 @@ def newest(
             # The newest k: the head before it (100 steps back, when its
             # writer knew it), else an hour before the head; one page each,
             # as a head can lie. Then the head itself, as far as it takes.
-            floors: list[tuple[str | None, int | None]] = [
-                (floor_of(head.checkpoint_id), None)
-            ]
+            floors: list[tuple[str | None, int | None]] = []
             if count > 1:
                 back = head.previous_checkpoint_id
                 earlier = floor_of(back) if back else floor_below(head.checkpoint_id)
-                floors.insert(0, (earlier, 1))
+                floors.append((earlier, 1))
+            floors.append((floor_of(head.checkpoint_id), None))
             for floor, pages in floors:
                 if floor is not None:
                     found, _ = yield from _from_floor(
@@ -235,7 +239,7 @@ def _scan(
     refs: set[CheckpointRef] = set()
 
     def learn(keys: Iterable[str]) -> None:
-        refs.update(r for key in keys if (r := layout.parse_checkpoint_key(key)))
+        refs.update(_parsed(layout, keys))
 
     token: str | None = None
     while True:

@@ -52,10 +52,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .heads import HEAD_EVERY
-from .keys import ODD_MARK, SUFFIX, encode_checkpoint_id
+from .keys import ODD_MARK, SUFFIX, encode_checkpoint_id, percent_decoded
 
 if TYPE_CHECKING:
     from .keys import CheckpointRef
@@ -111,29 +111,16 @@ class Region:
 def decode_prefix(segment: str) -> str | None:
     """The ids' common beginning for a key segment cut short (at a ``-``).
 
-    Percent escapes are decoded as in :func:`.keys.decode_component` (after
-    the mark of an escaped id); a cut never splits one, since ``-`` is not a
+    Percent escapes are decoded by :func:`.keys.percent_decoded` (after the
+    mark of an escaped id); a cut never splits one, since ``-`` is not a
     hex digit. None when the text is not the beginning of any encoded id (no
     checkpoint lies under it).
     """
     if segment.startswith(ODD_MARK):
         segment = segment[len(ODD_MARK) :]
-    out = bytearray()
-    i = 0
-    while i < len(segment):
-        ch = segment[i]
-        if ch == "%":
-            digits = segment[i + 1 : i + 3]
-            if len(digits) != 2 or not all(c in "0123456789ABCDEF" for c in digits):
-                return None
-            out.append(int(digits, 16))
-            i += 3
-        else:
-            out.extend(ch.encode("utf-8", "surrogatepass"))
-            i += 1
     try:
-        return out.decode("utf-8", "surrogatepass")
-    except UnicodeDecodeError:
+        return percent_decoded(segment)
+    except ValueError:
         return None
 
 
@@ -219,11 +206,16 @@ def recent_floor() -> str:
     return uuid6_prefix(clock() - RECENT_NS)
 
 
+def _plain(checkpoint_id: str) -> bool:
+    """Whether the id's key segment is the id itself (not escaped)."""
+    return encode_checkpoint_id(checkpoint_id) == checkpoint_id
+
+
 def floor_of(checkpoint_id: str) -> str | None:
     """A floor at ``checkpoint_id``: the id itself, when its key segment is
     the id and starts with an ASCII character; None for any other id."""
-    plain = encode_checkpoint_id(checkpoint_id) == checkpoint_id
-    return checkpoint_id if plain and checkpoint_id[:1] < ODD_MARK else None
+    ascii_led = checkpoint_id[:1] < ODD_MARK
+    return checkpoint_id if _plain(checkpoint_id) and ascii_led else None
 
 
 def floor_below(below: str) -> str | None:
@@ -239,11 +231,7 @@ def ceiling(below: str) -> str:
     ``-``, so ``1f1e7c6c.json`` (a prefix of a uuid6 id, so a smaller id) sorts
     after every ``1f1e7c6c-...`` key. A listing of a plain ``below``'s ids can
     stop past it; escaped ids are elsewhere, under their mark."""
-    plain = [
-        below[:end]
-        for end in range(1, len(below) + 1)
-        if encode_checkpoint_id(below[:end]) == below[:end]
-    ]
+    plain = [below[:end] for end in range(1, len(below) + 1) if _plain(below[:end])]
     return max(stem + SUFFIX for stem in plain) if plain else ""
 
 
@@ -313,8 +301,20 @@ def newest_ids(
     return wanted[:count]
 
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
 _KNOWN_NAMESPACES = 4096
 """Namespaces whose newest id a saver remembers (about 100 bytes each)."""
+
+
+def _remember(entries: OrderedDict[_K, _V], key: _K, value: _V, size: int) -> None:
+    """Store ``value`` as the most recently used entry; drop the least
+    recently used beyond ``size``."""
+    entries[key] = value
+    entries.move_to_end(key)
+    while len(entries) > size:
+        entries.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -352,10 +352,10 @@ class RecentReads:
         latest read of its namespace lists from it first (a floor)."""
         where = (ref.thread_id, ref.checkpoint_ns)
         with self._lock:
-            known = self._newest.pop(where, None)
-            self._newest[where] = max(ref.checkpoint_id, known or "")
-            while len(self._newest) > _KNOWN_NAMESPACES:
-                self._newest.popitem(last=False)
+            known = self._newest.get(where, "")
+            _remember(
+                self._newest, where, max(ref.checkpoint_id, known), _KNOWN_NAMESPACES
+            )
 
     def newest(self, thread_id: str, checkpoint_ns: str) -> str | None:
         """The greatest id of the namespace this saver wrote or found."""
@@ -369,10 +369,8 @@ class RecentReads:
         far enough back for ``list(limit=k)``, and no further)."""
         where = (ref.thread_id, ref.checkpoint_ns)
         with self._lock:
-            previous = self._heads.pop(where, None)
-            self._heads[where] = (ref.checkpoint_id, step)
-            while len(self._heads) > self._size:
-                self._heads.popitem(last=False)
+            previous = self._heads.get(where)
+            _remember(self._heads, where, (ref.checkpoint_id, step), self._size)
         if previous is None or previous[0] == ref.checkpoint_id:
             return None
         return previous[0] if step - previous[1] == HEAD_EVERY else None
@@ -389,10 +387,7 @@ class RecentReads:
             time.monotonic(),
         )
         with self._lock:
-            self._reads[ref] = entry
-            self._reads.move_to_end(ref)
-            while len(self._reads) > self._size:
-                self._reads.popitem(last=False)
+            _remember(self._reads, ref, entry, self._size)
 
     def checkpoint(
         self, ref: CheckpointRef
