@@ -1,14 +1,17 @@
-"""A task's writes are stored whole (DESIGN §5): exactly one caller's batch,
-never a mix, and a crash midway leaves nothing that reads as complete.
+"""Pending writes under races and crashes: what LangGraph's rule leaves for
+some serial order of the calls (see ``batches.py``).
 
 Every interleaving of two callers' requests is run on the in-memory bucket,
-one request at a time, with and without a crash of either caller before any
-of its requests; a third caller (a retry) then always stores a whole batch.
-The same race runs on SeaweedFS, a real server with conditional writes.
+one request at a time, with and without crashes; what readers then see must
+be what InMemorySaver keeps for the calls applied one after another in some
+order: every call that returned, and a crashed call or not. A retry of a
+crashed call then completes it. The same race runs on SeaweedFS, a real
+server with conditional writes.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,13 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_checkpoint_s3 import S3CheckpointSaver, plans
-from langgraph_checkpoint_s3.batches import OLD, Held, settle, whole
-from langgraph_checkpoint_s3.codec import StoredWrite
-from langgraph_checkpoint_s3.envelopes import WriteBatch
+from langgraph_checkpoint_s3 import CheckpointConflictError, S3CheckpointSaver, plans
+from langgraph_checkpoint_s3.batches import OLD, Entry, complete, step
 from langgraph_checkpoint_s3.protocol import Get, Plan, Put, Request
 from memory_bucket import MemoryBucket, MemorySaver
 from test_plans import cfg, history, pending
@@ -41,7 +42,7 @@ class Caller:
 
     def __init__(self, name: str, plan: Plan[Any]) -> None:
         self.name, self.plan = name, plan
-        self.done = self.crashed = False
+        self.done = self.crashed = self.gave_up = False
         self.round: list[Request] = []
         self.left: list[int] = []
         self.results: list[Any] = []
@@ -55,6 +56,10 @@ class Caller:
             self.round = self.plan.send(results)  # type: ignore[arg-type]
         except StopIteration:
             self.done = True
+            return
+        except CheckpointConflictError:
+            # Gave up, loudly: counted as a call that did not complete.
+            self.crashed = self.gave_up = True
             return
         self.left, self.results = list(range(len(self.round))), [None] * len(self.round)
 
@@ -106,7 +111,12 @@ class World:
     per batch. Tokens are handed out in call order, as uuid6 would order
     them, so that a schedule replays exactly."""
 
-    def __init__(self, batches: Batches, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(
+        self,
+        batches: Batches,
+        monkeypatch: pytest.MonkeyPatch,
+        before: Sequence[Sequence[tuple[str, Any]]] = (),
+    ) -> None:
         self.saver = MemorySaver(MemoryBucket())
         self.saver.bucket.objects.update(_START[0])
         self.saver.store.conditions.verified = True
@@ -114,6 +124,10 @@ class World:
         # Tokens in call order, as uuid6 would give them.
         tokens = itertools.count(1)
         monkeypatch.setattr(plans, "new_token", lambda: f"{next(tokens):04d}")
+        for batch in before:
+            self.saver.put_writes(cfg(self.checkpoint_id), batch, "t")
+        self.batches = tuple(sorted((k, tuple(v)) for k, v in batches.items()))
+        self.before = tuple(tuple(b) for b in before)
         self.callers = {
             name: Caller(name, self.put_writes(batch))
             for name, batch in sorted(batches.items())
@@ -152,15 +166,22 @@ class World:
         else:
             caller.perform(self.saver.bucket, move[1])
 
-    def visible(self) -> set[tuple[str, Any]]:
-        return {
-            (channel, value)
-            for _, channel, value in pending(self.saver, self.checkpoint_id)
-        }
+    def visible(self) -> Outcome:
+        return tuple(pending(self.saver, self.checkpoint_id))
+
+    def serial(self) -> frozenset[Outcome]:
+        """What the calls leave applied one after another in some order:
+        every call that returned, and each crashed one or not."""
+        returned = frozenset(c.name for c in self.callers.values() if c.done)
+        crashed = frozenset(c.name for c in self.callers.values() if not c.done)
+        return serial_outcomes(self.batches, self.before, returned, crashed)
 
 
 def schedules(
-    batches: Batches, monkeypatch: pytest.MonkeyPatch, crashes: int
+    batches: Batches,
+    monkeypatch: pytest.MonkeyPatch,
+    crashes: int,
+    before: Sequence[Sequence[tuple[str, Any]]] = (),
 ) -> Iterator[tuple[tuple[Move, ...], World]]:
     """Every schedule up to the order of independent steps, with the world
     it leaves: depth first, each replayed from a fresh world. Steps on
@@ -171,7 +192,7 @@ def schedules(
     stack: list[tuple[tuple[Move, ...], frozenset[Step]]] = [((), frozenset())]
     while stack:
         prefix, asleep = stack.pop()
-        world = World(batches, monkeypatch)
+        world = World(batches, monkeypatch, before)
         for move in prefix:
             world.play(move)
         while True:  # the first child goes on in this world; others replay
@@ -195,150 +216,198 @@ def schedules(
             world.play(prefix[-1])
 
 
-def whole_batches(batches: Batches) -> list[set[tuple[str, Any]]]:
-    """What readers may see of each caller: its batch, whole (the last write
-    to a special channel standing for the channel)."""
-    return [set(dict(batch).items()) for batch in batches.values()]
+Outcome = tuple[tuple[str, str, Any], ...]
+"""The pending writes readers see, in order."""
+
+CallsSpec = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
 
 
-RACES = {
-    "insert": {name: [("a", name), ("b", name)] for name in "AB"},
-    "overwrite": {
-        name: [("__error__", name), ("__interrupt__", name)] for name in "AB"
-    },
+@functools.cache
+def serial_outcomes(
+    batches: CallsSpec,
+    before: tuple[tuple[tuple[str, Any], ...], ...],
+    returned: frozenset[str],
+    crashed: frozenset[str],
+) -> frozenset[Outcome]:
+    calls = dict(batches)
+    found = set()
+    for n in range(len(crashed) + 1):
+        for extra in itertools.combinations(sorted(crashed), n):
+            for order in itertools.permutations(sorted(returned | set(extra))):
+                found.add(in_memory([*before, *(calls[name] for name in order)]))
+    return frozenset(found)
+
+
+def in_memory(sequence: Sequence[Sequence[tuple[str, Any]]]) -> Outcome:
+    saver = InMemorySaver()
+    parent = saver.put(cfg(), empty_checkpoint(), {"step": 0}, {})
+    for batch in sequence:
+        saver.put_writes(parent, batch, "t")
+    found = saver.get_tuple(parent)
+    assert found is not None
+    return tuple(found.pending_writes or ())
+
+
+def _two(*writes: str) -> dict[str, list[tuple[str, Any]]]:
+    return {name: [(ch, name) for ch in writes] for name in "AB"}
+
+
+RACES: dict[str, Batches] = {
+    "insert": _two("a", "b"),
+    "overwrite": _two("__error__", "__interrupt__"),
+    "mixed": _two("a", "__interrupt__"),
     "different sizes": {"A": [("a", "A"), ("b", "A")], "B": [("a", "B")]},
+    "a rerun adds": {"A": [("a", "A")], "B": [("a", "B"), ("b", "B")]},
 }
+EARLIER = [("a", "Z"), ("__interrupt__", "Z")]
+"""A complete call already stored, for races on taken keys."""
 
 
-@pytest.mark.parametrize("race", sorted(RACES))
-def test_every_interleaving_of_two_callers_leaves_one_whole_batch(
-    race: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    batches = RACES[race]
-    winners = []
-    for schedule, world in schedules(batches, monkeypatch, crashes=0):
-        assert world.visible() in whole_batches(batches), schedule
-        winners.append(frozenset(world.visible()))
-    # The race really was explored: each caller wins in some schedules, but
-    # an overwrite always ends with the newer caller's batch.
-    expected = (
-        whole_batches(batches)[1:] if race == "overwrite" else whole_batches(batches)
-    )
-    assert set(winners) == {frozenset(b) for b in expected}
-
-
-@pytest.mark.parametrize("race", sorted(RACES))
-def test_a_crash_before_any_request_leaves_no_part_and_a_retry_finishes(
-    race: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    batches = RACES[race]
-    retry = (
-        [("a", "C"), ("b", "C")]
-        if race != "overwrite"
-        else [
-            ("__error__", "C"),
-            ("__interrupt__", "C"),
-        ]
-    )
-    outcomes = set()
-    for schedule, world in schedules(batches, monkeypatch, crashes=1):
+def explore(
+    batches: Batches,
+    monkeypatch: pytest.MonkeyPatch,
+    crashes: int,
+    before: Sequence[Sequence[tuple[str, Any]]] = (),
+) -> tuple[int, set[Outcome]]:
+    """Every schedule checked against the serial outcomes; returns how many
+    ran and what they left."""
+    count, outcomes = 0, set()
+    for schedule, world in schedules(batches, monkeypatch, crashes, before):
         seen = world.visible()
-        assert seen == set() or seen in whole_batches(batches), schedule
-        if any(step < 0 for _, step in schedule):
-            outcomes.add(frozenset(seen))
-            world.saver.put_writes(cfg(world.checkpoint_id), retry, "t")
-            after = world.visible()
-            assert after in [*whole_batches(batches), set(retry)], schedule
-            if seen and race != "overwrite":
-                assert after == seen, "a whole batch was replaced: first wins"
-    # Crashes were explored that leave different outcomes (for two batches
-    # of two writes, also nothing at all).
+        assert seen in world.serial(), (schedule, seen)
+        count += 1
+        outcomes.add(seen)
+    return count, outcomes
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["fresh", "taken"])
+@pytest.mark.parametrize("race", sorted(RACES))
+def test_every_interleaving_of_two_callers_is_some_serial_order(
+    race: str, earlier: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = RACES[race]
+    before = [EARLIER] if earlier else []
+    count, outcomes = explore(batches, monkeypatch, 0, before)
+    # The race really was explored: both serial orders show up where they
+    # differ (an overwrite with no earlier call always ends with B's: tokens
+    # order the calls, and B's is the greater).
+    names = frozenset(batches)
+    possible = serial_outcomes(
+        tuple(sorted((k, tuple(v)) for k, v in batches.items())),
+        tuple(tuple(b) for b in before),
+        names,
+        frozenset(),
+    )
+    assert outcomes <= possible
+    assert count > 1
+    if race in ("insert", "different sizes", "a rerun adds"):
+        assert outcomes == possible, outcomes
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["fresh", "taken"])
+@pytest.mark.parametrize("race", sorted(RACES))
+def test_crashes_leave_a_serial_order_and_a_retry_completes(
+    race: str, earlier: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches = RACES[race]
+    before = [EARLIER] if earlier else []
+    outcomes = set()
+    for schedule, world in schedules(batches, monkeypatch, 1, before):
+        seen = world.visible()
+        assert seen in world.serial(), (schedule, seen)
+        outcomes.add(seen)
+        for caller in world.callers.values():
+            if caller.crashed:
+                world.saver.put_writes(
+                    cfg(world.checkpoint_id), batches[caller.name], "t"
+                )
+                caller.crashed, caller.done = False, True
+        assert world.visible() in world.serial(), ("retried", schedule)
     assert len(outcomes) > 1
-    assert frozenset() in outcomes or race == "different sizes"
 
 
-def test_batches_of_three_with_crashes_of_both_callers_never_mix(
+def test_three_writes_with_crashes_of_both_callers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    batches = {name: [("a", name), ("b", name), ("c", name)] for name in "AB"}
-    outcomes = set()
-    for schedule, world in schedules(batches, monkeypatch, crashes=2):
-        seen = world.visible()
-        assert seen == set() or seen in whole_batches(batches), schedule
-        outcomes.add(frozenset(seen))
-    assert outcomes == {frozenset(), *(frozenset(b) for b in whole_batches(batches))}
+    batches = _two("a", "b", "__interrupt__")
+    count, outcomes = explore(batches, monkeypatch, 2)
+    assert () in outcomes  # both crashed before completing
+    assert count > 500
+
+
+def test_three_callers_race_to_a_serial_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    batches: Batches = {
+        "A": [("a", "A"), ("b", "A")],
+        "B": [("a", "B"), ("__interrupt__", "B")],
+        "C": [("__interrupt__", "C")],
+    }
+    count, outcomes = explore(batches, monkeypatch, 0)
+    assert count > 100 and len(outcomes) > 1
 
 
 def test_a_lone_caller_crashing_after_each_write_leaves_none_of_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    batch = {"A": [("a", "A"), ("b", "A"), ("c", "A")]}
-    outcomes = set()
-    for schedule, world in schedules(batch, monkeypatch, crashes=1):
-        seen = frozenset(world.visible())
-        assert seen in (frozenset(), frozenset(batch["A"])), schedule
-        outcomes.add(seen)
-    assert outcomes == {frozenset(), frozenset(batch["A"])}
+    batch = {"A": [("a", "A"), ("b", "A"), ("__error__", "A")]}
+    for earlier in ([], [EARLIER]):
+        outcomes = set()
+        for schedule, world in schedules(batch, monkeypatch, 1, earlier):
+            seen = world.visible()
+            assert seen in {in_memory(earlier), in_memory([*earlier, batch["A"]])}, (
+                schedule
+            )
+            outcomes.add(seen)
+        assert outcomes == {in_memory(earlier), in_memory([*earlier, batch["A"]])}
 
 
 # -- the pure rules ------------------------------------------------------------
 
 
-def stored(task: str, idx: int, token: str | None, members: set[int]) -> StoredWrite:
-    batch = WriteBatch(id=token, idx=sorted(members)) if token else None
-    return StoredWrite("", task, idx, f"ch{idx}", token, batch)
+def _entry(token: str, *members: int) -> Entry:
+    return Entry(token, frozenset(members))
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.dictionaries(
-        st.integers(0, 3),
-        st.tuples(st.sampled_from(["x", "y", None]), st.sets(st.integers(0, 3))),
-    )
-)
-def test_readers_take_a_write_only_with_its_whole_batch(
-    slots: dict[int, tuple[str | None, set[int]]],
-) -> None:
-    writes = [
-        stored("t", idx, token, members | {idx})
-        for idx, (token, members) in slots.items()
-    ]
-    kept = whole(writes)
-    token_at = {w.idx: (w.batch.id if w.batch else OLD) for w in writes}
-    for w in writes:
-        complete = w.batch is None or all(
-            token_at.get(i) == w.batch.id for i in w.batch.idx
-        )
-        assert (w in kept) == complete
-    # Two batches can never both be whole over a shared key.
-    tokens = {w.batch.id for w in kept if w.batch}
-    for token in tokens:
-        members = next(
-            set(w.batch.idx) for w in kept if w.batch and w.batch.id == token
-        )
-        assert all(token_at[i] == token for i in members)
+def test_a_call_is_complete_with_each_idx_held_or_skipped() -> None:
+    a, b = _entry("1", 0, 1), _entry("2", 0, 1, 2)
+    # B is missing at 2: incomplete.
+    assert complete({0: [a, b], 1: [a]}) == {OLD, "1"}
+    # B holds 2 and skips 1 (A, smaller and complete, holds it).
+    assert complete({0: [a, b], 1: [a], 2: [b]}) == {OLD, "1", "2"}
+    # A special idx is never skipped: B must hold -3 itself.
+    c, d = _entry("1", -3), _entry("2", -3, 0)
+    assert complete({-3: [c], 0: [d]}) == {OLD, "1"}
+    # A skip leans only on a smaller token.
+    assert complete({0: [_entry("2", 0)], 1: [_entry("1", 0, 1)]}) == {OLD, "2"}
 
 
-def test_settle_yields_to_a_whole_batch_and_to_a_newer_leader() -> None:
+def test_step_skips_appends_retokens_and_prunes() -> None:
     ours = frozenset({0, 1})
-    theirs = Held("1-A", frozenset({0, 1}), '"a"')
-    assert settle("2-B", ours, {0: theirs, 1: theirs}, overwrite=False).done
-    newer = Held("3-C", frozenset({0, 1}), '"c"')
-    mine = Held("2-B", frozenset({0, 1}), '"b"')
-    assert settle("2-B", ours, {0: newer, 1: mine}, overwrite=False).done
-    assert settle("2-B", ours, {0: mine, 1: newer}, overwrite=False).replace == (1,)
-    assert settle("2-B", ours, {0: theirs, 1: mine}, overwrite=False).take_over
-    assert settle("2-B", ours, {0: Held(None), 1: mine}, overwrite=False).take_over
-    partial = Held("1-A", frozenset({0, 1, 2}), '"a"')
-    assert settle("2-B", ours, {0: partial, 1: partial}, overwrite=False).read == {2}
-    assert settle(
-        "2-B", ours, {0: Held(OLD, frozenset({0})), 1: mine}, overwrite=False
-    ).done
-    # An overwrite supersedes an older whole batch, never a newer one.
-    assert settle("2-B", ours, {0: theirs, 1: theirs}, overwrite=True).take_over
-    assert settle("2-B", ours, {0: newer, 1: newer}, overwrite=True).done
-    old = Held(OLD, frozenset({0}))
-    assert settle("2-B", ours, {0: old, 1: mine}, overwrite=True).take_over
+    own = frozenset({"5"})
+    earlier = _entry("1", 0)
+    # Regular idx 0 held by an earlier complete call: skipped; 1 is ours.
+    assert step("5", own, ours, {0: [earlier], 1: [_entry("5", 0, 1)]}).done
+    # Idx 0 held by an incomplete call: ours goes in beside it.
+    partial = _entry("3", 0, 7)
+    assert step("5", own, ours, {0: [partial], 1: [], 7: []}).write == {
+        0: frozenset({"3"}),
+        1: frozenset(),
+    }
+    # Its other idx are read before deciding.
+    assert step("5", own, ours, {0: [partial], 1: []}).read == {7}
+    # A complete call with a greater token: take a greater one first. Then
+    # it orders before this call: a regular idx it holds is skipped, a
+    # special one overwritten.
+    later = _entry("9", 1, -3)
+    moved = step("5", own, frozenset({0, 1, -3}), {0: [], 1: [later], -3: [later]})
+    assert moved.token > "9"
+    assert moved.write == {0: frozenset(), -3: frozenset({"9"})}
+    # A special idx overwritten twice keeps only what a reader may still take.
+    first, second = _entry("1", -3), _entry("2", -3)
+    assert step("5", own, frozenset({-3}), {-3: [first, second]}).write == {
+        -3: frozenset({"2"})
+    }
 
 
 # -- on a real server ------------------------------------------------------------
@@ -346,17 +415,22 @@ def test_settle_yields_to_a_whole_batch_and_to_a_newer_leader() -> None:
 
 def racing(
     endpoint: S3Endpoint, bucket: str, rounds: int
-) -> Iterator[tuple[list[list[tuple[str, Any]]], set[tuple[str, Any]]]]:
+) -> Iterator[tuple[dict[str, list[tuple[str, Any]]], Outcome]]:
+    """Two savers writing one task's writes at once, ``rounds`` times; what
+    they wrote, and what a reader sees (task ids as InMemorySaver's ``t``)."""
     savers = [
         S3CheckpointSaver(bucket, s3_client=endpoint.boto3_client()) for _ in "AB"
     ]
     for n in range(rounds):
         parent = savers[0].put(cfg(thread=f"race-{n}"), _checkpoint(n), {"step": n}, {})
         barrier = threading.Barrier(2)
-        batches = [[(ch, f"{name}{n}") for ch in "abcd"] for name in "AB"]
+        batches = {
+            name: [(ch, f"{name}{n}") for ch in ("a", "b", "__interrupt__", "c")]
+            for name in "AB"
+        }
         threads = [
             threading.Thread(target=_write, args=(s, barrier, parent, b))
-            for s, b in zip(savers, batches, strict=True)
+            for s, b in zip(savers, batches.values(), strict=True)
         ]
         for t in threads:
             t.start()
@@ -364,7 +438,7 @@ def racing(
             t.join()
         found = savers[0].get_tuple(parent)
         assert found is not None
-        yield batches, {(ch, v) for _, ch, v in found.pending_writes or []}
+        yield batches, tuple(("t", ch, v) for _, ch, v in found.pending_writes or [])
 
 
 def _write(
@@ -378,21 +452,22 @@ def _write(
 
 
 def _checkpoint(n: int) -> Any:
-    from langgraph.checkpoint.base import empty_checkpoint
-
     checkpoint = empty_checkpoint()
     checkpoint["channel_values"] = {"n": n}
     return checkpoint
 
 
-def test_racing_savers_on_seaweedfs_leave_one_whole_batch(
+def test_racing_savers_on_seaweedfs_leave_a_serial_order(
     seaweedfs: S3Endpoint,
 ) -> None:
     for batches, seen in racing(seaweedfs, new_bucket(seaweedfs), rounds=20):
-        assert seen in [set(b) for b in batches]
+        orders = [
+            in_memory(order) for order in itertools.permutations(batches.values())
+        ]
+        assert seen in orders
 
 
-def test_version_1_writes_still_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_version_1_writes_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     world = World({}, monkeypatch)
@@ -403,10 +478,14 @@ def test_version_1_writes_still_read_whole(monkeypatch: pytest.MonkeyPatch) -> N
         old_key = key.replace("/new_", "/old_")
         doc.update(version=1, task_id="old")
         world.saver.bucket.put_raw(old_key, json.dumps(doc).encode())
+    # A later call of the old task finds its keys taken: first wins.
+    later = [("a", 9), ("b", 9), ("c", 3)]
+    world.saver.put_writes(cfg(world.checkpoint_id), later, "old")
     found = pending(world.saver, world.checkpoint_id)
-    assert sorted(found) == [
+    assert found == [
         ("new", "a", 1),
         ("new", "b", 2),
         ("old", "a", 1),
         ("old", "b", 2),
+        ("old", "c", 3),
     ]

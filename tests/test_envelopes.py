@@ -29,6 +29,7 @@ from langgraph_checkpoint_s3.codec import (
     decode_write,
     encode_checkpoint,
     encode_writes,
+    write_object,
 )
 from langgraph_checkpoint_s3.envelopes import envelope_schemas, render_schema
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
@@ -69,11 +70,13 @@ def test_checkpoint_round_trip_is_exact(
 def test_write_round_trip_is_exact(
     thread: str, writes: list[tuple[str, Any]], task_id: str, task_path: str
 ) -> None:
-    objects, overwrite = encode_writes(
+    objects = encode_writes(
         serde, config(thread, "", "c1"), writes, task_id, task_path, "token"
     )
-    assert overwrite == all(channel == "__error__" for channel, _ in writes)
-    decoded = [decode_write(serde, "k", body, ref) for ref, body in objects]
+    decoded = [
+        decode_write(serde, "k", write_object(ref, write), ref)
+        for ref, write in objects
+    ]
     # Every regular write is kept at its position; of several writes to the
     # special channel (one idx, -1) the last is kept, as InMemorySaver does.
     errors = [w for w in writes if w[0] == "__error__"]
@@ -181,10 +184,8 @@ def test_bad_objects_raise_naming_their_key(mutate: Any, reason: str) -> None:
 
 
 def test_write_at_wrong_key_is_refused() -> None:
-    objects, _ = encode_writes(
-        serde, config("t", "", "c1"), [("a", 1)], "task", "", "tok"
-    )
-    ref, body = objects[0]
+    objects = encode_writes(serde, config("t", "", "c1"), [("a", 1)], "task", "", "tok")
+    ref, body = objects[0][0], write_object(*objects[0])
     moved = WriteRef(ref.checkpoint, ref.task_id, 7)
     with pytest.raises(CorruptObjectError, match="idx"):
         decode_write(serde, "k", body, moved)
@@ -250,9 +251,10 @@ def test_undecodable_checkpoint_value_names_key_and_field(
 def test_undecodable_write_value_names_key_and_channel(
     reader: Any, bad: dict[str, str] | None
 ) -> None:
-    [(ref, body)], _ = encode_writes(
+    [(ref, write)] = encode_writes(
         reader, config("t", parent="c"), [("ch", 1)], "tk", "", "tok"
     )
+    body = write_object(ref, write)
     doc = {**json.loads(body), "value": _bad_value(reader, bad)}
     with pytest.raises(CorruptObjectError, match="w/key: write to channel 'ch'"):
         decode_write(reader, "w/key", json.dumps(doc).encode(), ref)

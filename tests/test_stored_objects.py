@@ -42,7 +42,7 @@ def test_real_objects_validate_against_committed_schemas(
     nested_graph(saver).invoke({"log": []}, thread("user@example.com/n 1"))
     validators = {
         "checkpoint": committed_validator("checkpoint.v2.json"),
-        "write": committed_validator("write.v2.json"),
+        "write": committed_validator("write.v3.json"),
     }
     objects = stored_objects(saver)
     kinds = {"checkpoint": 0, "write": 0}
@@ -55,7 +55,7 @@ def test_real_objects_validate_against_committed_schemas(
 
 
 def test_schema_rejects_what_the_models_reject() -> None:
-    validator = committed_validator("write.v2.json")
+    validator = committed_validator("write.v3.json")
     good = {
         "format": "langgraph-checkpoint-s3/write",
         "version": 1,

@@ -1,107 +1,212 @@
-"""A task's writes are stored whole: one caller's batch, or none of it.
+"""Which pending writes readers take, and what a writer stores to get there.
 
-``put_writes`` stores one object per write, and two callers can race on the
-same (checkpoint, task): LangGraph's task ids are deterministic, so a
-double-submitted resume or a retried task writes the same keys. Every write
-object therefore names its call (a time-ordered token) and the idx of every
-write of that call. Readers take a write only when its whole call is stored
-(:func:`whole`); writers that find their batch mixed with another settle it
-with conditional overwrites (:func:`settle`), so exactly one caller's batch
-ends up whole. The rules are pure; :func:`.plans.put_writes` applies them.
+LangGraph's rule (``InMemorySaver.put_writes``) is per key, (task, idx): a
+regular channel keeps the first call's write at its idx, a special channel
+(``__error__``, ``__interrupt__``, ... whose idx is fixed) the last call's.
+A later call of a task may add writes at new idx.
+
+On S3 one call stores one object per write, so three more things must hold:
+a crash midway must not leave part of a call that readers take, a retry must
+finish it, and racing callers must leave what some serial order of their
+calls leaves. The rules:
+
+- Every write carries its call's *token* and the idx of all the call's
+  writes. A key is shared by the calls that wrote it: a writer that finds
+  the key taken keeps what is there and adds its own write (version 3
+  objects carry the other calls' writes as ``earlier``).
+- A call is *complete* when each of its idx holds its write, or (regular
+  channels) holds a complete call's write with a smaller token: that call
+  came first, so this one's write there is skipped, as LangGraph skips it.
+  Readers take only complete calls' writes (:func:`visible`).
+- Tokens are the serial order. At a regular idx readers take the complete
+  write with the smallest token, at a special one the greatest. A writer
+  that finds a complete call with a greater token than its own (a clock
+  behind another worker's) takes a greater token first, so a later call
+  always orders after the calls it saw.
+
+These rules are pure; :func:`.plans.put_writes` applies them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from langgraph.checkpoint.base.id import uuid6
 
 from .codec import StoredWrite
+from .envelopes import WriteBatch
 
-__all__ = ["OLD", "Held", "Settle", "new_token", "settle", "whole"]
+__all__ = ["OLD", "Entry", "Step", "complete", "new_token", "step", "visible"]
 
 OLD = ""
-"""The token of a version 1 write: it has no batch and counts as whole."""
+"""The token of a version 1 write: it has no call, is complete, and orders
+before every call."""
 
 
 def new_token() -> str:
     """A fresh call token. uuid6 strings sort in time order, so a later call
-    (a retry after a crash) outranks an earlier one."""
+    of one process orders after an earlier one."""
     return str(uuid6())
 
 
-def whole(writes: Iterable[StoredWrite]) -> list[StoredWrite]:
-    """The writes readers take: version 1 writes, and version 2 writes whose
-    every batch member is stored with the same token."""
-    found = list(writes)
-    token_at = {(w.task_id, w.idx): w.batch.id if w.batch else OLD for w in found}
-    return [
-        w
-        for w in found
-        if w.batch is None
-        or all(token_at.get((w.task_id, i)) == w.batch.id for i in w.batch.idx)
-    ]
+def successor(newer: str, token: str) -> str:
+    """A token that orders right after ``newer``, unique to the call whose
+    own token is ``token`` (so a replayed call gets the same one)."""
+    return f"{newer}+{token}"
 
 
 @dataclass(frozen=True)
-class Held:
-    """What one write key of the task holds, as read back by a writer."""
+class Entry:
+    """One call's write at a key: the call's token and its idx."""
 
-    token: str | None
-    """The batch token; None when the key is empty, :data:`OLD` for v1."""
-    members: frozenset[int] = frozenset()
-    etag: str | None = None
+    token: str
+    members: frozenset[int]
+
+    @classmethod
+    def of(cls, write: StoredWrite) -> Entry:
+        if write.batch is None:
+            return cls(OLD, frozenset({write.idx}))
+        return cls.of_batch(write.batch)
+
+    @classmethod
+    def of_batch(cls, batch: WriteBatch) -> Entry:
+        return cls(batch.id, frozenset(batch.idx))
+
+
+def _takes_first(idx: int) -> bool:
+    """Regular channels (idx >= 0) keep the first write, special ones the last."""
+    return idx >= 0
+
+
+def complete(slots: Mapping[int, Sequence[Entry]]) -> set[str]:
+    """The tokens of the complete calls, from what each idx of one task holds.
+    An idx missing from ``slots`` holds nothing, as far as the caller knows."""
+    members: dict[str, frozenset[int]] = {}
+    for entries in slots.values():
+        for entry in entries:
+            members.setdefault(entry.token, entry.members)
+    done = {OLD}
+
+    def satisfied(idx: int, token: str) -> bool:
+        held = slots.get(idx, ())
+        return any(e.token == token for e in held) or (
+            _takes_first(idx) and any(e.token in done and e.token < token for e in held)
+        )
+
+    # A call's skips lean only on calls with smaller tokens: one pass in token
+    # order decides every call.
+    for token in sorted(members.keys() - {OLD}):
+        if all(satisfied(i, token) for i in members[token]):
+            done.add(token)
+    return done
+
+
+def chosen(idx: int, entries: Sequence[Entry], done: set[str]) -> Entry | None:
+    """The write readers take at ``idx``: of the complete calls' writes, the
+    first call's (regular channel) or the last call's (special channel)."""
+    candidates = [e for e in entries if e.token in done]
+    if not candidates:
+        return None
+    pick = min if _takes_first(idx) else max
+    return pick(candidates, key=lambda e: e.token)
+
+
+def visible(writes: Iterable[StoredWrite]) -> list[StoredWrite]:
+    """The writes readers take, from the objects of one checkpoint (each with
+    the other calls' writes it keeps)."""
+    by_task: dict[str, dict[int, list[StoredWrite]]] = {}
+    for stored in writes:
+        slot = by_task.setdefault(stored.task_id, {}).setdefault(stored.idx, [])
+        slot.extend([stored, *stored.earlier])
+    taken = []
+    for slots in by_task.values():
+        entries = {idx: [Entry.of(w) for w in held] for idx, held in slots.items()}
+        done = complete(entries)
+        for idx, held in slots.items():
+            pick = chosen(idx, entries[idx], done)
+            taken += [w for w, e in zip(held, entries[idx], strict=True) if e == pick]
+    return taken
 
 
 @dataclass(frozen=True)
-class Settle:
-    """The next step of a writer whose batch is not whole yet: ``done`` (its
-    batch is whole, or another caller's is, or a newer caller is settling),
-    ``read`` (more keys to read before judging), ``replace`` (the idx to
-    overwrite with its own writes, each only if unchanged since read), or
-    ``take_over`` (write the leader again under a new token, then go on)."""
+class Step:
+    """What a writer does next: read the idx of ``read`` too (other calls'
+    idx, to judge whether they are complete), or carry ``token`` from now on
+    and, at each idx of ``write``, store an object with its own write that
+    keeps the other calls' writes whose tokens are listed. Neither: done."""
 
-    done: bool = False
+    token: str
     read: frozenset[int] = frozenset()
-    replace: tuple[int, ...] = ()
-    take_over: bool = False
+    write: Mapping[int, frozenset[str]] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return not self.read and not self.write
 
 
-def settle(
-    token: str, ours: frozenset[int], held: Mapping[int, Held], *, overwrite: bool
-) -> Settle:
-    """Decide what a writer of batch ``token`` (idx ``ours``) does next, from
-    what the keys hold. The leader key (the lowest idx) must have been read
-    after the others: then a writer that sees itself holding the leader read
-    every other key before anyone could take the leader over, so any
-    replacement it makes of a key rewritten since fails its condition.
+def step(
+    token: str,
+    own: frozenset[str],
+    ours: frozenset[int],
+    slots: Mapping[int, Sequence[Entry]],
+) -> Step:
+    """The next step of a call whose idx are ``ours`` and whose token is
+    ``token`` (``own``: every token it carried), given what the idx read hold.
 
-    A whole batch of another caller wins, unless ``overwrite`` (a batch of
-    special channels) and it is older. Otherwise the token on the leader is
-    settled: its writer replaces the other members. A writer newer than the
-    leader's takes the leader over under a fresh token, so that every member
-    it then writes differs from what a stale writer read; a retry after a
-    crash finishes what the crashed call left half-written, and an older
-    writer yields.
+    Its write goes in at every idx of its own where it is missing, unless a
+    complete call with a smaller token holds a regular idx (first wins). A
+    complete call with a greater token makes it take a greater token first.
+    What it keeps of the others leaves out writes no reader can choose again
+    (superseded at every idx of their call by complete calls); a token it
+    carried before is left out where it writes anyway.
     """
-    if all(held[i].token == token for i in ours):
-        return Settle(done=True)
-    others = {t for i in ours if (t := held[i].token) is not None and t != token}
-    for other in sorted(others):
-        superseded = overwrite and other < token
-        if other == OLD:
-            if superseded:
-                continue
-            return Settle(done=True)
-        members = next(h.members for h in held.values() if h.token == other)
-        if missing := members - held.keys():
-            return Settle(read=frozenset(missing))
-        if all(held[m].token == other for m in members) and not superseded:
-            return Settle(done=True)
-    holder = held[min(ours)].token
-    if holder == token:
-        return Settle(replace=tuple(i for i in sorted(ours) if held[i].token != token))
-    if holder is None or holder < token:
-        return Settle(take_over=True)
-    return Settle(done=True)
+    unread = {i for held in slots.values() for e in held for i in e.members} - set(
+        slots
+    )
+    if unread:
+        return Step(token, read=frozenset(unread))
+    done = complete(slots)
+    if token in done:
+        return Step(token)
+    seen = [e.token for held in slots.values() for e in held if e.token not in own]
+    newer = [t for t in seen if t in done and t > token]
+    if newer:
+        token = successor(max(newer), min(own))
+    writes: dict[int, frozenset[str]] = {}
+    for idx in ours:
+        held = slots.get(idx, ())
+        others = [e for e in held if e.token not in own]
+        skipped = _takes_first(idx) and any(
+            e.token in done and e.token < token for e in others
+        )
+        if skipped or any(e.token == token for e in held):
+            continue
+        writes[idx] = frozenset(
+            e.token for e in others if not _superseded(e, own, slots, done)
+        )
+    return Step(token, write=writes)
+
+
+def _superseded(
+    entry: Entry,
+    own: frozenset[str],
+    slots: Mapping[int, Sequence[Entry]],
+    done: set[str],
+) -> bool:
+    """No reader can choose ``entry``'s writes again: at each idx of its call
+    another complete call's write wins over it."""
+    for idx in entry.members:
+        rivals = [
+            e.token
+            for e in slots.get(idx, ())
+            if e.token in done and e.token not in own and e != entry
+        ]
+        wins = (
+            any(t < entry.token for t in rivals)
+            if _takes_first(idx)
+            else any(t > entry.token for t in rivals)
+        )
+        if not wins:
+            return False
+    return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -29,6 +29,7 @@ from .configs import CheckpointSelector, config_of
 from .envelopes import (
     CHECKPOINT_FORMAT,
     WRITE_FORMAT,
+    CallWrite,
     CheckpointBody,
     CheckpointEnvelope,
     TypedValue,
@@ -41,15 +42,17 @@ from .keys import CheckpointRef, Layout, WriteRef
 __all__ = [
     "StoredCheckpoint",
     "StoredWrite",
-    "batch_of",
     "decode_checkpoint",
     "decode_write",
     "encode_checkpoint",
     "encode_writes",
+    "held_writes",
     "identity_fields",
     "moved_to_thread",
     "run_id_of",
     "to_tuple",
+    "with_token",
+    "write_object",
 ]
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -57,7 +60,7 @@ _CHECKPOINT_KEYS = frozenset(
     {"v", "id", "ts", "channel_values", "channel_versions", "versions_seen"}
 )
 _FORMATS = {CheckpointEnvelope: CHECKPOINT_FORMAT, WriteEnvelope: WRITE_FORMAT}
-_VERSIONS = {CheckpointEnvelope: (1, 2), WriteEnvelope: (1, 2)}
+_VERSIONS = {CheckpointEnvelope: (1, 2), WriteEnvelope: (1, 2, 3)}
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class StoredWrite:
     channel: str
     value: Any
     batch: WriteBatch | None = None
+    earlier: tuple[StoredWrite, ...] = ()
+    """Other calls' writes kept at the same key (see :mod:`.batches`)."""
 
     def sort_key(self) -> tuple[str, str, int]:
         """LangGraph's order of pending writes: task path, task id, index."""
@@ -305,65 +310,92 @@ def encode_writes(
     task_id: str,
     task_path: str,
     token: str,
-) -> tuple[list[tuple[WriteRef, bytes]], bool]:
-    """The objects ``put_writes`` stores, and whether they overwrite.
-
-    A batch made only of special channels (errors, interrupts, ...) replaces
-    what is stored; any other batch is insert-if-absent, so the first wins.
-    Every object carries the call's ``token`` and the idx of all its writes,
-    so readers can tell a whole batch from part of one. Two writes to one
-    special channel share an idx; the last one is kept, as LangGraph's
-    InMemorySaver keeps it.
-    """
+) -> list[tuple[WriteRef, CallWrite]]:
+    """The writes of one ``put_writes`` call, each with its key. Every write
+    carries the call's ``token`` and the idx of all its writes, so readers can
+    tell a complete call from part of one (see :mod:`.batches`). Two writes to
+    one special channel share an idx; the last one is kept, as LangGraph's
+    InMemorySaver keeps it."""
     selector = CheckpointSelector.of(config)
     if selector.checkpoint_id is None:
         raise ValueError("put_writes needs config['configurable']['checkpoint_id']")
     ref = selector.at(selector.checkpoint_id)
     indexed = {WRITES_IDX_MAP.get(ch, i): (ch, v) for i, (ch, v) in enumerate(writes)}
-    batch = WriteBatch(id=token, idx=sorted(indexed)) if indexed else None
-    objects = []
-    for idx, (channel, value) in indexed.items():
-        write = WriteRef(ref, task_id, idx)
-        envelope = WriteEnvelope(
-            format=WRITE_FORMAT,
-            version=2,
-            thread_id=ref.thread_id,
-            checkpoint_ns=ref.checkpoint_ns,
-            checkpoint_id=ref.checkpoint_id,
-            task_id=task_id,
-            task_path=task_path,
-            idx=write.idx,
-            channel=channel,
-            value=_typed(serde, value),
-            batch=batch,
+    if not indexed:
+        return []
+    batch = WriteBatch(id=token, idx=sorted(indexed))
+    return [
+        (
+            WriteRef(ref, task_id, idx),
+            CallWrite(
+                task_path=task_path,
+                channel=channel,
+                value=_typed(serde, value),
+                batch=batch,
+            ),
         )
-        objects.append((write, _dump(envelope)))
-    overwrite = all(channel in WRITES_IDX_MAP for channel, _ in writes)
-    return objects, overwrite
+        for idx, (channel, value) in indexed.items()
+    ]
+
+
+def with_token(write: CallWrite, token: str) -> CallWrite:
+    """The same write, carried under another token of its call."""
+    batch = write.batch.model_copy(update={"id": token})
+    return write.model_copy(update={"batch": batch})
+
+
+def write_object(
+    ref: WriteRef, write: CallWrite, earlier: Sequence[CallWrite] = ()
+) -> bytes:
+    """The object stored at ``ref``'s key: ``write``, and the writes of other
+    calls kept beside it (version 3 when there are any)."""
+    checkpoint = ref.checkpoint
+    envelope = WriteEnvelope(
+        format=WRITE_FORMAT,
+        version=3 if earlier else 2,
+        thread_id=checkpoint.thread_id,
+        checkpoint_ns=checkpoint.checkpoint_ns,
+        checkpoint_id=checkpoint.checkpoint_id,
+        task_id=ref.task_id,
+        task_path=write.task_path,
+        idx=ref.idx,
+        channel=write.channel,
+        value=write.value,
+        batch=write.batch,
+        earlier=sorted(earlier, key=lambda w: w.batch.id) or None,
+    )
+    return _dump(envelope)
 
 
 def decode_write(
     serde: SerializerProtocol, key: str, body: bytes, ref: WriteRef
 ) -> StoredWrite:
-    """Read a write object; raises CorruptObjectError naming the key."""
+    """Read a write object, with the other calls' writes it keeps; raises
+    CorruptObjectError naming the key."""
     env = _load_envelope(WriteEnvelope, key, body)
     _check_place(key, env, ref)
-    return StoredWrite(
-        env.task_path,
-        env.task_id,
-        env.idx,
-        env.channel,
-        _loads(serde, key, f"write to channel {env.channel!r}", env.value),
-        env.batch,
+
+    def stored(write: CallWrite | WriteEnvelope) -> StoredWrite:
+        value = _loads(serde, key, f"write to channel {write.channel!r}", write.value)
+        return StoredWrite(
+            write.task_path, env.task_id, env.idx, write.channel, value, write.batch
+        )
+
+    return replace(stored(env), earlier=tuple(stored(w) for w in env.earlier or ()))
+
+
+def held_writes(key: str, body: bytes, ref: WriteRef) -> list[CallWrite]:
+    """Every call's write a write object holds, read from the envelope alone
+    (no value goes through the serde); a version 1 write has the empty token."""
+    env = _load_envelope(WriteEnvelope, key, body)
+    _check_place(key, env, ref)
+    current = CallWrite(
+        task_path=env.task_path,
+        channel=env.channel,
+        value=env.value,
+        batch=env.batch or WriteBatch(id="", idx=[env.idx]),
     )
-
-
-def batch_of(key: str, body: bytes, ref: WriteRef) -> WriteBatch | None:
-    """The batch a write object belongs to (None for a version 1 write), read
-    from the envelope alone: no value goes through the serde."""
-    env = _load_envelope(WriteEnvelope, key, body)
-    _check_place(key, env, ref)
-    return env.batch
+    return [current, *(env.earlier or ())]
 
 
 def to_tuple(

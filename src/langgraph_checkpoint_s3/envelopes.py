@@ -34,6 +34,7 @@ __all__ = [
     "SCHEMA_BASE_URI",
     "WRITE_FORMAT",
     "WRITE_SCHEMA",
+    "CallWrite",
     "CheckpointBody",
     "CheckpointEnvelope",
     "HeadEnvelope",
@@ -50,8 +51,8 @@ WRITE_FORMAT: Final = "langgraph-checkpoint-s3/write"
 HEAD_FORMAT: Final = "langgraph-checkpoint-s3/head"
 CHECKPOINT_SCHEMA = "checkpoint.v2.json"
 """File name of the checkpoint envelope's committed schema (versions 1 and 2)."""
-WRITE_SCHEMA = "write.v2.json"
-"""File name of the write envelope's committed schema (versions 1 and 2)."""
+WRITE_SCHEMA = "write.v3.json"
+"""File name of the write envelope's committed schema (versions 1 to 3)."""
 HEAD_SCHEMA = "head.v1.json"
 """File name of the head's committed schema."""
 
@@ -174,23 +175,35 @@ class CheckpointEnvelope(_Model):
 
 
 class WriteBatch(_Model):
-    """The ``put_writes`` call a write belongs to. Readers take a write only
-    when every write of its call is stored with the same ``id``, so a batch
-    is read whole or not at all."""
+    """The ``put_writes`` call a write belongs to. A call's writes are read
+    only once the call is complete: each of its idx holds the call's write,
+    or (for a regular channel) an earlier complete call's (see
+    :mod:`.batches`)."""
 
     id: str = Field(
-        description="Token of one put_writes call (time-ordered: a later call's "
-        "token sorts higher); every write of the call carries it."
+        description="Token of one put_writes call. Tokens order the calls of a "
+        "task: a call that finds a complete call's write takes a greater one."
     )
     idx: list[int] = Field(
         description="The idx of every write of the call, ascending.", min_length=1
     )
 
 
+class CallWrite(_Model):
+    """A write of another call kept at the same key (version 3): the key is
+    shared by the calls of one task that wrote its idx, and readers choose
+    among them by the calls' tokens."""
+
+    task_path: str
+    channel: str
+    value: TypedValue
+    batch: WriteBatch
+
+
 class WriteEnvelope(_Model):
     """One pending write: ``writes/{thread}/{ns}/{id}/{task_id}_{idx}.json``.
-
-    Version 2 adds ``batch``; version 1 objects (no batch) are read as before.
+    Version 2 adds ``batch``; version 3 adds ``earlier``, the writes of other
+    calls kept at this key. Versions 1 and 2 are read as before.
     """
 
     model_config = ConfigDict(
@@ -198,17 +211,29 @@ class WriteEnvelope(_Model):
         json_schema_extra={
             "$id": SCHEMA_BASE_URI + WRITE_SCHEMA,
             # What the model's validator enforces, for readers of the schema.
-            "if": {"properties": {"version": {"const": 2}}},
-            "then": {
-                "required": ["batch"],
-                "properties": {"batch": {"type": "object"}},
-            },
-            "else": {"properties": {"batch": {"type": "null"}}},
+            "allOf": [
+                {
+                    "if": {"properties": {"version": {"const": 1}}},
+                    "then": {"properties": {"batch": {"type": "null"}}},
+                    "else": {
+                        "required": ["batch"],
+                        "properties": {"batch": {"type": "object"}},
+                    },
+                },
+                {
+                    "if": {"properties": {"version": {"const": 3}}},
+                    "then": {
+                        "required": ["earlier"],
+                        "properties": {"earlier": {"type": "array", "minItems": 1}},
+                    },
+                    "else": {"not": {"required": ["earlier"]}},
+                },
+            ],
         },
     )
 
     format: Literal["langgraph-checkpoint-s3/write"]
-    version: Literal[1, 2]
+    version: Literal[1, 2, 3]
     thread_id: str
     checkpoint_ns: str
     checkpoint_id: str
@@ -220,13 +245,29 @@ class WriteEnvelope(_Model):
     batch: WriteBatch | None = Field(
         default=None, description="The call this write belongs to (version 2)."
     )
+    earlier: list[CallWrite] | None = Field(
+        default=None,
+        description="Writes of other calls of the task at this idx, kept until "
+        "no reader can choose them (version 3).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_earlier(self, handler: SerializerFunctionWrapHandler) -> Any:
+        dumped = handler(self)
+        if dumped.get("earlier") is None:
+            dumped.pop("earlier", None)
+        return dumped
 
     @model_validator(mode="after")
     def _batch_by_version(self) -> WriteEnvelope:
-        if (self.version == 2) != (self.batch is not None):
-            raise ValueError("version 2 writes carry a batch, version 1 writes none")
-        if self.batch is not None and self.idx not in self.batch.idx:
-            raise ValueError(f"idx {self.idx} is not in its batch {self.batch.idx}")
+        if (self.version >= 2) != (self.batch is not None):
+            raise ValueError("version 2 and 3 writes carry a batch, version 1 none")
+        if (self.version == 3) != bool(self.earlier):
+            raise ValueError("version 3 writes, and only they, carry earlier writes")
+        batches = [self.batch] + [e.batch for e in self.earlier or ()]
+        for batch in batches:
+            if batch is not None and self.idx not in batch.idx:
+                raise ValueError(f"idx {self.idx} is not in its batch {batch.idx}")
         return self
 
 

@@ -10,7 +10,7 @@ run the same plan, and every rule here is written once.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,21 +23,25 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from .batches import OLD, Held, new_token, settle, whole
+from .batches import Entry, new_token, visible
+from .batches import step as next_step
 from .codec import (
     StoredCheckpoint,
     StoredWrite,
-    batch_of,
     decode_checkpoint,
     decode_write,
     encode_checkpoint,
     encode_writes,
+    held_writes,
     moved_to_thread,
     run_id_of,
     to_tuple,
+    with_token,
+    write_object,
 )
 from .configs import CheckpointSelector, config_of
 from .delta import DeltaWalk, Loaded, delta_channels, delta_history
+from .envelopes import CallWrite
 from .errors import (
     CheckpointConflictError,
     ConditionalWritesError,
@@ -232,7 +236,7 @@ def _attach_writes(
     for (key, ref), body in zip(writes, bodies, strict=True):
         if body is not None:
             by_ref[ref.checkpoint].append(decode_write(store.serde, key, body, ref))
-    return [(s, whole(by_ref[s.ref])) for s in stored]
+    return [(s, visible(by_ref[s.ref])) for s in stored]
 
 
 def _checkpoints_with_writes(
@@ -360,29 +364,22 @@ def put_writes(
     task_id: str,
     task_path: str = "",
 ) -> Plan[None]:
-    """``put_writes``: one PUT per write, in one round. A batch that met
-    another caller's writes of the same task is settled (see :mod:`.batches`)
-    so that exactly one caller's batch is stored whole."""
-
-    def encode(token: str) -> tuple[list[tuple[WriteRef, bytes]], bool]:
-        return encode_writes(store.serde, config, writes, task_id, task_path, token)
-
+    """``put_writes``: one PUT per write, in one round, each only where its
+    key is free. A call that finds keys taken (a task run again, a racing
+    caller) reads its keys back and settles them by LangGraph's rule (see
+    :mod:`.batches`)."""
     _refuse_if_unconditional(store)
     token = new_token()
-    objects, overwrite = encode(token)
-    # A lone write is whole by itself: an overwrite of one key needs no
-    # condition. Every other batch goes in only where nothing is stored yet,
-    # and is settled against whatever it met.
-    alone = overwrite and len(objects) == 1
+    objects = encode_writes(store.serde, config, writes, task_id, task_path, token)
     requests = [
-        store.put(store.layout.write_key(ref), body, if_absent=not alone)
-        for ref, body in objects
+        store.put(store.layout.write_key(ref), write_object(ref, write), if_absent=True)
+        for ref, write in objects
     ]
     stored = yield from perform(requests)
     yield from _check_conditions(store, requests, stored)
-    if alone or all(stored) or not store.conditions.enabled:
+    if all(stored) or not store.conditions.enabled:
         return
-    yield from _settle_writes(store, encode, token, objects, overwrite=overwrite)
+    yield from _settle_writes(store, token, objects)
 
 
 def _check_conditions(
@@ -425,79 +422,68 @@ _SETTLE_ATTEMPTS = 8
 
 
 def _settle_writes(
-    store: Store,
-    encode: Callable[[str], tuple[list[tuple[WriteRef, bytes]], bool]],
-    token: str,
-    objects: Sequence[tuple[WriteRef, bytes]],
-    *,
-    overwrite: bool,
+    store: Store, token: str, objects: Sequence[tuple[WriteRef, CallWrite]]
 ) -> Plan[None]:
-    """Read the task's keys back (the leader last) and replace, each only if
-    unchanged since read, until one caller's batch is whole."""
+    """Read the call's keys back (and the other idx of the calls found there)
+    and store, each only if unchanged since read, what :func:`.batches.step`
+    says, until the call is complete."""
     first = objects[0][0]
-    bodies = {ref.idx: body for ref, body in objects}
-    ours = frozenset(bodies)
-    leader = min(ours)
+    ours = {ref.idx: write for ref, write in objects}
+    own = frozenset({token})
     scope = set(ours)
+    refs: dict[int, WriteRef] = {}
 
-    refs = {ref.idx: ref for ref, _ in objects}
-    keys = {idx: store.layout.write_key(ref) for idx, ref in refs.items()}
+    def ref_of(idx: int) -> WriteRef:
+        return refs.setdefault(idx, WriteRef(first.checkpoint, first.task_id, idx))
 
     def key(idx: int) -> str:
-        if idx not in keys:  # a key of another caller's batch
-            refs[idx] = WriteRef(first.checkpoint, first.task_id, idx)
-            keys[idx] = store.layout.write_key(refs[idx])
-        return keys[idx]
-
-    def read(order: Sequence[int]) -> Plan[dict[int, Held]]:
-        found = yield from perform(Get(key(i), tagged=True) for i in order)
-        return {
-            i: _held(keys[i], refs[i], tagged)
-            for i, tagged in zip(order, found, strict=True)
-        }
+        return store.layout.write_key(ref_of(idx))
 
     for _ in range(_SETTLE_ATTEMPTS):
-        held = yield from read(sorted(scope - {leader}))
-        held.update((yield from read([leader])))
-        step = settle(token, ours, held, overwrite=overwrite)
-        if step.done:
-            return
+        order = sorted(scope)
+        results = yield from perform(Get(key(i), tagged=True) for i in order)
+        found: dict[int, Tagged | None] = dict(zip(order, results, strict=True))
+        held = {
+            i: held_writes(key(i), tagged.body, ref_of(i)) if tagged else []
+            for i, tagged in found.items()
+        }
+        slots = {i: [Entry.of_batch(w.batch) for w in held[i]] for i in held}
+        step = next_step(token, own, frozenset(ours), slots)
         if step.read:
             scope |= step.read
             continue
-        if step.take_over:
-            token = new_token()
-            bodies = {ref.idx: body for ref, body in encode(token)[0]}
-        replaced = yield from perform(
-            Put(
+        if step.done:
+            return
+        token, own = step.token, own | {step.token}
+        requests = [
+            _replace(
                 key(i),
-                bodies[i],
-                if_absent=held[i].etag is None,
-                if_match=held[i].etag,
+                write_object(
+                    ref_of(i),
+                    with_token(ours[i], token),
+                    [w for w in held[i] if w.batch.id in kept],
+                ),
+                found[i],
             )
-            for i in ((leader,) if step.take_over else step.replace)
-        )
-        # Holding the leader, with every replacement made unchanged since
-        # read: the batch is whole. A caller that takes the leader over from
-        # here on rewrites every key under a newer token itself.
-        if all(replaced) and not step.take_over:
+            for i, kept in sorted(step.write.items())
+        ]
+        replaced = yield from perform(requests)
+        if all(replaced):
             return
     raise CheckpointConflictError(
         f"{store.layout.checkpoint_writes_prefix(first.checkpoint)}: the writes of "
-        f"task {first.task_id!r} could not be stored whole; other callers kept "
-        "replacing them",
+        f"task {first.task_id!r} could not be stored; other callers kept "
+        "changing them",
         operation="PutObject",
         key=key(first.idx),
     )
 
 
-def _held(key: str, ref: WriteRef, tagged: Tagged | None) -> Held:
-    if tagged is None:
-        return Held(None)
-    batch = batch_of(key, tagged.body, ref)
-    if batch is None:
-        return Held(OLD, frozenset({ref.idx}), tagged.etag)
-    return Held(batch.id, frozenset(batch.idx), tagged.etag)
+def _replace(key: str, body: bytes, held: Tagged | None) -> Put:
+    """A PUT that stores only if the key still holds what was read."""
+    if held is None:
+        return Put(key, body, if_absent=True)
+    return Put(key, body, if_absent=False, if_match=held.etag)
 
 
 # -- lifecycle ----------------------------------------------------------------------
