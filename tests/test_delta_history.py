@@ -220,3 +220,33 @@ async def _achain(saver: AsyncS3CheckpointSaver, steps: list[Step]) -> RunnableC
         if writes:
             await saver.aput_writes(config, writes, f"task-{n}")
     return config
+
+
+@pytest.mark.parametrize(
+    "counters",
+    [
+        {"ch": 7},
+        {"ch": [1, "x"]},
+        {"ch": [1, True]},
+        {"ch": [1, -3]},
+        {"ch": None},
+        "not a mapping",
+    ],
+)
+def test_malformed_delta_counters_cost_requests_never_a_wrong_answer(
+    counters: Any,
+) -> None:
+    """The counters live in metadata, which is the user's: whatever they
+    hold, the history is exact and prune keeps the newest checkpoint."""
+    answers = []
+    for saver in (MemorySaver(MemoryBucket()), InMemorySaver()):
+        configs = chain(saver, snapshot_chain({0}, 4))
+        checkpoint, _, versions = _checkpoint(4, {})
+        metadata = {"step": 4, "counters_since_delta_snapshot": counters}
+        head = saver.put(configs[-1], checkpoint, metadata, versions)  # type: ignore[arg-type]
+        answers.append(history(saver, head, "ch"))
+        if isinstance(saver, MemorySaver):
+            saver.prune(["d"], strategy="keep_latest")
+            kept = [t.config["configurable"]["checkpoint_id"] for t in saver.list(None)]
+            assert head["configurable"]["checkpoint_id"] in kept
+    assert answers[0] == answers[1] == {"ch": {"writes": [1, 2, 3], "seed": 0}}

@@ -210,7 +210,10 @@ def test_recent_reads_forget_old_entries_and_copies_start_empty() -> None:
     for ref in refs:
         reads.saw_checkpoint(ref, "p", {"counters_since_delta_snapshot": {"a": [1, 1]}})
     assert reads.checkpoint(refs[0]) is None
-    assert reads.checkpoint(refs[2]) == ("p", {"a": [1, 1]})
+    assert reads.checkpoint(refs[2]) == (
+        "p",
+        {"counters_since_delta_snapshot": {"a": [1, 1]}},
+    )
     copied = pickle.loads(pickle.dumps(reads))
     assert copied.checkpoint(refs[2]) is None
     stale = RecentReads(max_age=-1)

@@ -11,22 +11,43 @@ from langgraph.checkpoint.base import DeltaChannelHistory, PendingWrite
 from .codec import StoredCheckpoint, StoredWrite
 from .keys import CheckpointRef, WriteRef
 
-__all__ = ["DeltaWalk", "delta_channels", "delta_history"]
+__all__ = ["DeltaWalk", "delta_channels", "delta_history", "walk_depth"]
 
 Loaded = list[tuple[StoredCheckpoint, list[StoredWrite]]]
 """Checkpoints as read, each with its pending writes."""
 
 
-def _delta_counters(stored: StoredCheckpoint) -> dict[str, Any]:
-    """``counters_since_delta_snapshot``: DeltaChannel -> (updates, supersteps)."""
-    metadata: Mapping[str, Any] = stored.metadata
-    counters = metadata.get("counters_since_delta_snapshot") or {}
-    return counters if isinstance(counters, dict) else {}
+def _counters(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``counters_since_delta_snapshot`` as stored: DeltaChannel -> (updates,
+    supersteps since its snapshot). Metadata is the user's: anything else
+    there reads as no counters."""
+    counters = metadata.get("counters_since_delta_snapshot")
+    return counters if isinstance(counters, Mapping) else {}
 
 
-def delta_channels(stored: StoredCheckpoint) -> list[str]:
-    """The DeltaChannels whose value this checkpoint rebuilds from ancestors."""
-    return sorted(_delta_counters(stored))
+def delta_channels(metadata: Mapping[str, Any]) -> list[str]:
+    """The DeltaChannels whose value a checkpoint with this metadata rebuilds
+    from its ancestors."""
+    return sorted(str(channel) for channel in _counters(metadata))
+
+
+def walk_depth(metadata: Mapping[str, Any], channels: Sequence[str]) -> int | None:
+    """How many ancestors the walk for ``channels`` reaches, from the
+    supersteps each counter holds; None when a channel has no well-formed
+    counter (an (updates, supersteps) pair of integers): the walk then does
+    not guess, which costs requests, never a wrong answer. This is the one
+    reader of the counters."""
+    counters = _counters(metadata)
+    depths = []
+    for channel in channels:
+        counter = counters.get(channel)
+        if not isinstance(counter, (list, tuple)) or len(counter) != 2:
+            return None
+        steps = counter[1]
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+            return None
+        depths.append(steps)
+    return max(depths, default=None)
 
 
 class DeltaWalk:
@@ -72,10 +93,9 @@ class DeltaWalk:
         self.target = stored
         ns = (stored.ref.thread_id, stored.ref.checkpoint_ns)
         self.ids = [r for r in self.ids if (r.thread_id, r.checkpoint_ns) == ns]
-        counters = _delta_counters(stored)
-        depths = [counters[c][1] for c in self.channels if c in counters]
-        if depths and len(depths) == len(self.channels):
-            self._batch = max(max(depths), 1)
+        depth = walk_depth(stored.metadata, self.channels)
+        if depth is not None:
+            self._batch = max(depth, 1)
 
     def chain(self) -> tuple[list[StoredCheckpoint], str | None]:
         """The ancestors fetched so far, nearest first, and the id of the next

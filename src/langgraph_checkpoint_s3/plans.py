@@ -40,7 +40,7 @@ from .codec import (
     write_object,
 )
 from .configs import CheckpointSelector, config_of
-from .delta import DeltaWalk, Loaded, delta_channels, delta_history
+from .delta import DeltaWalk, Loaded, delta_channels, delta_history, walk_depth
 from .envelopes import CallWrite
 from .errors import (
     CheckpointConflictError,
@@ -553,7 +553,8 @@ def _delta_walk(
     )
     if not stored:
         return DeltaWalk(refs, channels or [])
-    walk = DeltaWalk(refs, delta_channels(stored[0]) if channels is None else channels)
+    delta = delta_channels(stored[0].metadata) if channels is None else channels
+    walk = DeltaWalk(refs, delta)
     walk.set_target(stored[0])
     while batch := walk.next_batch():
         found, writes = yield from _checkpoints_and_write_keys(store, batch)
@@ -583,21 +584,6 @@ def prune(store: Store, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
 _SHORT_WALK = 2
 """Ancestors a DeltaChannel walk follows one by one (a GET and its writes'
 LIST each) rather than listing the namespace to fetch them in a batch."""
-
-
-def _walk_depth(counters: Mapping[str, Any], channels: Sequence[str]) -> int | None:
-    """How many ancestors the walk for ``channels`` reaches, from the target's
-    ``counters_since_delta_snapshot`` (supersteps since each channel's
-    snapshot); None when a channel has no counter."""
-    depths = []
-    for channel in channels:
-        counter = counters.get(channel)
-        if not isinstance(counter, (list, tuple)) or len(counter) != 2:
-            return None
-        if not isinstance(counter[1], int):
-            return None
-        depths.append(counter[1])
-    return max(depths, default=None)
 
 
 def _parent_walk(
@@ -667,16 +653,14 @@ def get_delta_channel_history(
             return delta_history([], channels)
         target = stored[0]
         store.recent.saw_checkpoint(ref, target.parent_id, target.metadata)
-        depth = _walk_depth(
-            target.metadata.get("counters_since_delta_snapshot") or {}, channels
-        )
+        depth = walk_depth(target.metadata, channels)
         if depth is not None and depth <= _SHORT_WALK:
             loaded = yield from _parent_walk(store, ref, target.parent_id, channels)
             return delta_history(loaded, channels)
         keys = yield from list_keys(prefix)
     else:
-        parent_id, counters = remembered
-        depth = _walk_depth(counters, channels)
+        parent_id, metadata = remembered
+        depth = walk_depth(metadata, channels)
         if depth is not None and depth <= _SHORT_WALK:
             loaded = yield from _parent_walk(store, ref, parent_id, channels)
             return delta_history(loaded, channels)

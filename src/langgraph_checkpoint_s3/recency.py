@@ -379,11 +379,11 @@ class RecentReads:
         self, ref: CheckpointRef, parent_id: str | None, metadata: Mapping[str, Any]
     ) -> None:
         """Remember a checkpoint just read: its parent, and its DeltaChannel
-        counters (``counters_since_delta_snapshot``)."""
-        counters = metadata.get("counters_since_delta_snapshot")
+        counters (``counters_since_delta_snapshot``; see :mod:`.delta`)."""
+        key = "counters_since_delta_snapshot"
         entry = _Read(
             parent_id,
-            dict(counters) if isinstance(counters, Mapping) else {},
+            {key: metadata[key]} if key in metadata else {},
             time.monotonic(),
         )
         with self._lock:
@@ -392,7 +392,8 @@ class RecentReads:
     def checkpoint(
         self, ref: CheckpointRef
     ) -> tuple[str | None, Mapping[str, Any]] | None:
-        """The parent and counters of a checkpoint read lately, or None."""
+        """The parent of a checkpoint read lately and its metadata's DeltaChannel
+        counters (the rest left out), or None."""
         with self._lock:
             entry = self._reads.get(ref)
             if entry is None or time.monotonic() - entry.at > self._max_age:

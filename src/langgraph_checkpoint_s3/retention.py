@@ -348,7 +348,7 @@ def rebuilt_from(
     stored = yield from fetch_checkpoints(store, targets)
     walks: list[DeltaWalk] = []
     for target in stored:
-        walk = DeltaWalk(namespace, delta_channels(target))
+        walk = DeltaWalk(namespace, delta_channels(target.metadata))
         walk.set_target(target)
         walks.append(walk)
     asked = set(targets)
