@@ -119,11 +119,11 @@ class World:
     ) -> None:
         self.saver = MemorySaver(MemoryBucket())
         self.saver.bucket.objects.update(_START[0])
-        self.saver.store.conditions.verified = True
+        self.saver.context.conditions.verified = True
         self.checkpoint_id = _START[1]
         # Tokens in call order, as uuid6 would give them.
         tokens = itertools.count(1)
-        monkeypatch.setattr(plans, "new_token", lambda: f"{next(tokens):04d}")
+        self.saver._tokens = lambda: f"{next(tokens):04d}"
         for batch in before:
             self.saver.put_writes(cfg(self.checkpoint_id), batch, "t")
         self.batches = tuple(sorted((k, tuple(v)) for k, v in batches.items()))
@@ -134,7 +134,7 @@ class World:
         }
 
     def put_writes(self, batch: Sequence[tuple[str, Any]]) -> Plan[None]:
-        return plans.put_writes(self.saver.store, cfg(self.checkpoint_id), batch, "t")
+        return plans.put_writes(self.saver.context, cfg(self.checkpoint_id), batch, "t")
 
     def moves(self, crashes: int) -> list[Move]:
         steps = [(c.name, i) for c in self.callers.values() if c.active for i in c.left]

@@ -29,11 +29,11 @@ from langgraph.checkpoint.base.id import UUID
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph_checkpoint_s3 import S3CheckpointSaver, heads, recency
-from langgraph_checkpoint_s3 import newest as newest_plans
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, encode_checkpoint_id
+from langgraph_checkpoint_s3.plans import RecentReads
+from langgraph_checkpoint_s3.plans import _latest as newest_plans
 from langgraph_checkpoint_s3.protocol import PAGE_SIZE, List
 from langgraph_checkpoint_s3.recency import (
-    RecentReads,
     anchor,
     decode_prefix,
     may_hold,
@@ -542,7 +542,7 @@ def test_other_stores_read_on_in_order(
     # first page is rolled up (4 pages of 50 buckets, where allowed).
     with (
         mock.patch.object(recency, "SPREAD_BUCKETS", 2),
-        mock.patch("langgraph_checkpoint_s3.newest.anchor", lambda *_: None),
+        mock.patch("langgraph_checkpoint_s3.plans._latest.anchor", lambda *_: None),
     ):
         with saver.bucket.measure() as cost:
             latest = saver.get_tuple(cfg())

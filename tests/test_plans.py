@@ -980,7 +980,7 @@ def test_racing_callers_of_one_task_leave_one_batch(random: Random) -> None:
     saver.run(
         plans.concurrently(
             *(
-                plans.put_writes(saver.store, cfg(checkpoint_id), batch, "task")
+                plans.put_writes(saver.context, cfg(checkpoint_id), batch, "task")
                 for batch in batches
             )
         )
@@ -1050,7 +1050,7 @@ def test_writes_racing_a_savers_first_check_do_not_check_again() -> None:
         saver.run(
             plans.concurrently(
                 *(
-                    plans.put(saver.store, cfg(), empty_checkpoint(), {"step": n})
+                    plans.put(saver.context, cfg(), empty_checkpoint(), {"step": n})
                     for n in range(5)
                 )
             )

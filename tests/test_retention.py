@@ -476,10 +476,10 @@ def test_keep_last_keeps_what_delta_channel_state_is_rebuilt_from(
 
 def plans_walk(saver: MemorySaver, ref: CheckpointRef, ids: list[str]) -> Any:
     """The DeltaChannel walk ``prune`` and ``get_delta_channel_history`` use."""
-    from langgraph_checkpoint_s3 import plans
+    from langgraph_checkpoint_s3.plans._history import delta_walk
 
     refs = [CheckpointRef(ref.thread_id, ref.checkpoint_ns, i) for i in ids]
-    return plans._delta_walk(saver.store, ref, refs, None)
+    return delta_walk(saver.context, ref, refs, None)
 
 
 def test_keep_last_one_keeps_what_keep_latest_keeps() -> None:

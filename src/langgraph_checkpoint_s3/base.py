@@ -24,10 +24,10 @@ from langgraph.checkpoint.base import (
 )
 
 from . import plans, retention
+from .batches import new_token
 from .configs import next_version
 from .keys import Layout
 from .protocol import Plan, RequestOptions
-from .recency import RecentReads
 from .security import warn_if_permissive
 
 __all__ = ["PlanSaver"]
@@ -55,7 +55,8 @@ class PlanSaver(BaseCheckpointSaver[str]):
         self.request_options = request_options or RequestOptions()
         self.conditional_writes = conditional_writes
         self._conditions = plans.ConditionalWrites(enabled=conditional_writes)
-        self._recent = RecentReads()
+        self._recent = plans.RecentReads()
+        self._tokens = new_token
 
     def run(self, plan: Plan[_T]) -> _T:
         """Run a plan to its answer, blocking."""
@@ -66,16 +67,18 @@ class PlanSaver(BaseCheckpointSaver[str]):
         raise NotImplementedError
 
     @property
-    def store(self) -> plans.Store:
+    def context(self) -> plans.PlanContext:
         """The layout and serializer the plans use (``with_allowlist`` copies
         the saver with another serde, so this is read on every call)."""
-        return plans.Store(self.layout, self.serde, self._conditions, self._recent)
+        return plans.PlanContext(
+            self.layout, self.serde, self._conditions, self._recent, self._tokens
+        )
 
     # -- sync API -------------------------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint ``config`` names, or the newest of its namespace."""
-        return self.run(plans.get_tuple(self.store, config))
+        return self.run(plans.get_tuple(self.context, config))
 
     def list(
         self,
@@ -96,7 +99,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint (one PUT); returns the config that names it."""
-        return self.run(plans.put(self.store, config, checkpoint, metadata))
+        return self.run(plans.put(self.context, config, checkpoint, metadata))
 
     def put_writes(
         self,
@@ -106,7 +109,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Store a task's pending writes: one PUT each, concurrently."""
-        self.run(plans.put_writes(self.store, config, writes, task_id, task_path))
+        self.run(plans.put_writes(self.context, config, writes, task_id, task_path))
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of a thread, in every namespace."""
@@ -123,7 +126,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         """Copy every checkpoint and write of a thread to another thread, in
         every namespace, parent chain intact. A missing source is a no-op;
         objects the target already has are kept (first wins)."""
-        self.run(plans.copy_thread(self.store, source_thread_id, target_thread_id))
+        self.run(plans.copy_thread(self.context, source_thread_id, target_thread_id))
 
     def prune(
         self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
@@ -131,7 +134,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         """Prune threads: ``"keep_latest"`` keeps the newest checkpoint of each
         namespace with its writes (and, for DeltaChannel state, the ancestors
         and writes it is rebuilt from); ``"delete"`` removes everything."""
-        self.run(plans.prune(self.store, thread_ids, strategy))
+        self.run(plans.prune(self.context, thread_ids, strategy))
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -148,7 +151,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async ``get_tuple``."""
-        return await self.arun(plans.get_tuple(self.store, config))
+        return await self.arun(plans.get_tuple(self.context, config))
 
     async def alist(
         self,
@@ -170,7 +173,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Async ``put``."""
-        return await self.arun(plans.put(self.store, config, checkpoint, metadata))
+        return await self.arun(plans.put(self.context, config, checkpoint, metadata))
 
     async def aput_writes(
         self,
@@ -180,7 +183,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         task_path: str = "",
     ) -> None:
         """Async ``put_writes``."""
-        plan = plans.put_writes(self.store, config, writes, task_id, task_path)
+        plan = plans.put_writes(self.context, config, writes, task_id, task_path)
         await self.arun(plan)
 
     async def adelete_thread(self, thread_id: str) -> None:
@@ -193,14 +196,14 @@ class PlanSaver(BaseCheckpointSaver[str]):
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Async ``copy_thread``."""
-        plan = plans.copy_thread(self.store, source_thread_id, target_thread_id)
+        plan = plans.copy_thread(self.context, source_thread_id, target_thread_id)
         await self.arun(plan)
 
     async def aprune(
         self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
     ) -> None:
         """Async ``prune``."""
-        await self.arun(plans.prune(self.store, thread_ids, strategy))
+        await self.arun(plans.prune(self.context, thread_ids, strategy))
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -218,13 +221,13 @@ class PlanSaver(BaseCheckpointSaver[str]):
         limit: int | None,
     ) -> Plan[builtins.list[CheckpointTuple]]:
         return plans.list_checkpoints(
-            self.store, config, filter=filter, before=before, limit=limit
+            self.context, config, filter=filter, before=before, limit=limit
         )
 
     def _history(
         self, config: RunnableConfig, channels: Sequence[str]
     ) -> Plan[dict[str, DeltaChannelHistory]]:
-        return plans.get_delta_channel_history(self.store, config, channels)
+        return plans.get_delta_channel_history(self.context, config, channels)
 
     # -- bounded storage (plans of :mod:`.retention`) -------------------------
 
@@ -257,11 +260,11 @@ class PlanSaver(BaseCheckpointSaver[str]):
         with their pending writes and the DeltaChannel ancestors they are
         rebuilt from; delete the rest. Every kept checkpoint reads back as
         before."""
-        self.run(retention.prune_keep_last(self.store, thread_ids, keep))
+        self.run(retention.prune_keep_last(self.context, thread_ids, keep))
 
     async def aprune_keep_last(self, thread_ids: Sequence[str], keep: int) -> None:
         """Async ``prune_keep_last``."""
-        await self.arun(retention.prune_keep_last(self.store, thread_ids, keep))
+        await self.arun(retention.prune_keep_last(self.context, thread_ids, keep))
 
     def _expiry(
         self,

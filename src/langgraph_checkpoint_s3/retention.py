@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from .delta import DeltaWalk, delta_channels
 from .keys import CheckpointRef, Layout
 from .plans import (
-    Store,
+    PlanContext,
     concurrently,
     delete_keys,
     fetch_checkpoints,
@@ -333,7 +333,7 @@ def expire_idle(
 
 
 def rebuilt_from(
-    store: Store,
+    context: PlanContext,
     targets: Sequence[CheckpointRef],
     namespace: Sequence[CheckpointRef],
 ) -> Plan[list[CheckpointRef]]:
@@ -345,7 +345,7 @@ def rebuilt_from(
     ancestor several targets need is read once. Without DeltaChannels: the
     targets' GETs only.
     """
-    stored = yield from fetch_checkpoints(store, targets)
+    stored = yield from fetch_checkpoints(context, targets)
     walks: list[DeltaWalk] = []
     for target in stored:
         walk = DeltaWalk(namespace, delta_channels(target.metadata))
@@ -360,21 +360,21 @@ def rebuilt_from(
         )
     ):
         asked.update(batch)
-        found = yield from fetch_checkpoints(store, batch)
+        found = yield from fetch_checkpoints(context, batch)
         for walk in walks:
             walk.add(batch, found, [])
     return list(dict.fromkeys(ref for walk in walks for ref in walk.chain_refs()))
 
 
-def _keep_last_of_thread(store: Store, thread_id: str, keep: int) -> Plan[None]:
-    layout = store.layout
+def _keep_last_of_thread(context: PlanContext, thread_id: str, keep: int) -> Plan[None]:
+    layout = context.layout
     keys = yield from thread_keys(layout, thread_id)
     groups = by_namespace(checkpoint_refs(layout, keys))
     # A namespace with no more than ``keep`` checkpoints keeps them all: no
     # checkpoint of it needs reading.
     pruned = [refs for refs in groups.values() if len(refs) > keep]
     chains = yield from concurrently(
-        *(rebuilt_from(store, refs[:keep], refs) for refs in pruned)
+        *(rebuilt_from(context, refs[:keep], refs) for refs in pruned)
     )
     kept = [
         *itertools.chain.from_iterable(refs[:keep] for refs in groups.values()),
@@ -388,7 +388,9 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def prune_keep_last(store: Store, thread_ids: Sequence[str], keep: int) -> Plan[None]:
+def prune_keep_last(
+    context: PlanContext, thread_ids: Sequence[str], keep: int
+) -> Plan[None]:
     """Keep the newest ``keep`` checkpoints of each namespace of each thread,
     with their pending writes and the DeltaChannel ancestors (with theirs)
     they are rebuilt from; delete the rest of the threads' keys.
@@ -403,4 +405,6 @@ def prune_keep_last(store: Store, thread_ids: Sequence[str], keep: int) -> Plan[
         raise ValueError(f"keep must be at least 1, not {keep}")
     unique = list(dict.fromkeys(thread_ids))
     for chunk in _chunks(unique, PRUNE_CHUNK):
-        yield from concurrently(*(_keep_last_of_thread(store, t, keep) for t in chunk))
+        yield from concurrently(
+            *(_keep_last_of_thread(context, t, keep) for t in chunk)
+        )

@@ -290,7 +290,9 @@ def _read_all(
     from .. import plans
     from ..configs import thread_config
 
-    plan = plans.list_checkpoints(saver.store, thread_config(thread_id, checkpoint_ns))
+    plan = plans.list_checkpoints(
+        saver.context, thread_config(thread_id, checkpoint_ns)
+    )
     if not shown:
         return saver.run(plan)
     # The bar needs a length up front: one more LIST per 1,000 checkpoints.

@@ -1,14 +1,14 @@
 """The building blocks of every plan: one round, plans side by side, a whole
 listing, a batch of GETs or of deletes. Pure, like the plans (see
-:mod:`.plans`)."""
+:mod:`..plans`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .errors import DeleteFailedError
-from .protocol import Get, List, Listed, Plan, Request, batches_of
+from ..errors import DeleteFailedError
+from ..protocol import Get, List, Listed, Plan, Request, batches_of
 
 __all__ = [
     "concurrently",

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
-from .errors import S3AccessError
-from .heads import decode_head
-from .keys import ODD_MARK, CheckpointRef, Layout
-from .protocol import Get, List, Listing, Plan
-from .recency import (
+from ..errors import S3AccessError
+from ..heads import decode_head
+from ..keys import ODD_MARK, CheckpointRef, Layout
+from ..protocol import Get, List, Listing, Plan
+from ..recency import (
     BUCKET_DELIMITER,
     Region,
     anchor,
@@ -31,10 +30,8 @@ from .recency import (
     settled,
     spread,
 )
-from .rounds import concurrently, list_keys, perform
-
-if TYPE_CHECKING:
-    from .plans import Store
+from ._context import PlanContext
+from ._rounds import concurrently, list_keys, perform
 
 __all__ = ["ROLLED_UP_COUNT", "newest"]
 
@@ -97,7 +94,7 @@ class _Unordered(Exception):
 
 
 def _from_floor(
-    store: Store,
+    context: PlanContext,
     prefix: str,
     floor: str,
     count: int,
@@ -109,7 +106,7 @@ def _from_floor(
     runs past ``pages`` pages; and whether it listed everything from the
     floor on. Below ``below``, the listing stops at its
     :func:`.recency.ceiling`, and the escaped ids are listed beside it."""
-    layout = store.layout
+    layout = context.layout
     refs: set[CheckpointRef] = set()
     stop = prefix + ceiling(below) if below is not None else None
     first = [List(prefix, prefix + floor)]
@@ -144,7 +141,7 @@ def _from_floor(
 
 
 def newest(
-    store: Store,
+    context: PlanContext,
     thread_id: str,
     checkpoint_ns: str,
     count: int,
@@ -166,7 +163,7 @@ def newest(
     namespace is read from its first page first: LangGraph names a subgraph's
     namespace after its task, so most are empty or short, and one LIST
     settles them."""
-    layout = store.layout
+    layout = context.layout
     prefix = layout.namespace_checkpoints_prefix(thread_id, checkpoint_ns)
     first: Listing | None = None
     if checkpoint_ns != "":
@@ -175,22 +172,24 @@ def newest(
             keys = [obj.key for obj in first.objects]
             return newest_ids(_parsed(layout, keys), count, below)
     try:
-        if not store.recent.lists_in_order:
+        if not context.recent.lists_in_order:
             raise _Unordered
         if below is not None:
             if (floor := floor_below(below)) is not None:
-                found, _ = yield from _from_floor(store, prefix, floor, count, below, 1)
+                found, _ = yield from _from_floor(
+                    context, prefix, floor, count, below, 1
+                )
                 if found is not None:
                     return found
-            return (yield from _scan(store, prefix, count, below, first))
+            return (yield from _scan(context, prefix, count, below, first))
         if recent_first:
-            known = store.recent.newest(thread_id, checkpoint_ns)
+            known = context.recent.newest(thread_id, checkpoint_ns)
             listed_from: str | None = None  # a floor listed to the end
             for floor in (known and floor_of(known), recent_floor()):
                 if not floor or (listed_from is not None and floor >= listed_from):
                     continue  # nothing that listing did not show
                 found, whole = yield from _from_floor(
-                    store, prefix, floor, count, None, 1
+                    context, prefix, floor, count, None, 1
                 )
                 if found is not None:
                     return found
@@ -211,17 +210,17 @@ def newest(
             for floor, pages in floors:
                 if floor is not None:
                     found, _ = yield from _from_floor(
-                        store, prefix, floor, count, None, pages
+                        context, prefix, floor, count, None, pages
                     )
                     if found is not None:
                         return found
     except _Unordered:
-        store.recent.lists_in_order = False  # no floor works there: never again
-    return (yield from _scan(store, prefix, count, below, first))
+        context.recent.lists_in_order = False  # no floor works there: never again
+    return (yield from _scan(context, prefix, count, below, first))
 
 
 def _scan(
-    store: Store,
+    context: PlanContext,
     prefix: str,
     count: int,
     below: str | None,
@@ -235,7 +234,7 @@ def _scan(
     toward the guess (the current time, or ``below``), or from that page if
     the anchor's block holds fewer than ``count``, and only the newest buckets
     are read."""
-    layout = store.layout
+    layout = context.layout
     refs: set[CheckpointRef] = set()
 
     def learn(keys: Iterable[str]) -> None:

@@ -1,0 +1,103 @@
+"""Deleting and copying: ``delete_thread``, ``delete_for_runs``,
+``copy_thread`` and ``prune``."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from ..codec import (
+    moved_to_thread,
+    run_id_of,
+)
+from ..keys import CheckpointRef, Layout
+from ..protocol import Plan
+from ..selection import (
+    checkpoint_refs,
+    keys_not_owned_by,
+    keys_owned_by,
+    newest_per_namespace,
+    writes_listings,
+)
+from ._context import PlanContext
+from ._history import delta_walk
+from ._reading import thread_keys
+from ._rounds import (
+    concurrently,
+    delete_keys,
+    fetch_objects,
+    list_keys,
+    perform,
+)
+
+PRUNE_STRATEGIES = ("keep_latest", "delete")
+
+
+def delete_thread(layout: Layout, thread_id: str) -> Plan[None]:
+    """``delete_thread``: list the thread's keys, delete them in batches."""
+    keys = yield from thread_keys(layout, thread_id)
+    yield from delete_keys(keys)
+
+
+def delete_for_runs(layout: Layout, run_ids: Sequence[str]) -> Plan[None]:
+    """``delete_for_runs``: the layout has no index by run, so every
+    checkpoint under the prefix is read (its envelope, no serde): 1 LIST per
+    1,000 checkpoints, 1 GET per checkpoint, then the matches' writes LISTs and
+    the DeleteObjects batches."""
+    if not run_ids:
+        return
+    runs = set(run_ids)
+    keys = yield from list_keys(layout.checkpoints_prefix())
+    refs = checkpoint_refs(layout, keys)
+    bodies = yield from fetch_objects([layout.checkpoint_key(r) for r in refs])
+    matched = [
+        ref
+        for ref, body in zip(refs, bodies, strict=True)
+        if body is not None and run_id_of(layout.checkpoint_key(ref), body) in runs
+    ]
+    listed = yield from concurrently(
+        *(list_keys(w.prefix, w.start_after) for w in writes_listings(layout, matched))
+    )
+    doomed = keys_owned_by(layout, matched, [*keys, *itertools.chain(*listed)])
+    # A namespace left with no checkpoint loses its head too (nothing else
+    # would ever find it); another keeps it (a head is only a start).
+    gone = set(matched)
+    kept = {(r.thread_id, r.checkpoint_ns) for r in refs if r not in gone}
+    emptied = {(r.thread_id, r.checkpoint_ns) for r in gone} - kept
+    doomed += [layout.head_key(t, ns) for t, ns in sorted(emptied)]
+    yield from delete_keys(doomed)
+
+
+def copy_thread(context: PlanContext, source: str, target: str) -> Plan[None]:
+    """``copy_thread``: every object of the source rewritten for the target,
+    values untouched; objects the target has already are kept (first wins).
+    Heads are hints of the source's own writes: the target writes its own."""
+    layout = context.layout
+    listed = yield from thread_keys(layout, source)
+    keys = [key for key in listed if layout.parse_head_key(key) is None]
+    bodies = yield from fetch_objects(keys)
+    moved = [
+        moved_to_thread(layout, key, body, target)
+        for key, body in zip(keys, bodies, strict=True)
+        if body is not None
+    ]
+    yield from perform(context.put(key, body, if_absent=True) for key, body in moved)
+
+
+def prune(context: PlanContext, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
+    """``prune``: ``"keep_latest"`` keeps the newest checkpoint of each
+    namespace with its writes (and, for DeltaChannel state, the ancestors and
+    writes it is rebuilt from); ``"delete"`` removes everything."""
+    if strategy not in PRUNE_STRATEGIES:
+        raise ValueError(
+            f"unknown prune strategy {strategy!r}; use one of {PRUNE_STRATEGIES}"
+        )
+    for thread_id in thread_ids:
+        keys = yield from thread_keys(context.layout, thread_id)
+        keep: list[CheckpointRef] = []
+        if strategy == "keep_latest":
+            refs = checkpoint_refs(context.layout, keys)
+            for latest in newest_per_namespace(refs):
+                walk = yield from delta_walk(context, latest, refs, None)
+                keep += [*walk.chain_refs(), latest]
+        yield from delete_keys(keys_not_owned_by(context.layout, keep, keys))

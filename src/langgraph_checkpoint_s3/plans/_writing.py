@@ -1,0 +1,199 @@
+"""Writing: the plans of ``put`` and ``put_writes``, and the check that
+the store honours conditional writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    Checkpoint,
+    CheckpointMetadata,
+)
+
+from ..batches import Entry
+from ..batches import step as next_step
+from ..codec import (
+    encode_checkpoint,
+    encode_writes,
+    held_writes,
+    with_token,
+    write_object,
+)
+from ..configs import config_of
+from ..envelopes import CallWrite
+from ..errors import CheckpointConflictError, ConditionalWritesError
+from ..heads import due, encode_head
+from ..keys import WriteRef
+from ..protocol import Get, Plan, Put, Tagged
+from ._context import PlanContext
+from ._rounds import (
+    fetch_objects,
+    perform,
+)
+
+
+def put(
+    context: PlanContext,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+) -> Plan[RunnableConfig]:
+    """``put``: one conditional PUT (every 100th step with the namespace's
+    head beside it, in the same round; see :mod:`.heads`). A taken key is
+    fine when it holds the same bytes (a retried request), a conflict when it
+    holds others."""
+    _refuse_if_unconditional(context)
+    ref, body = encode_checkpoint(context.serde, config, checkpoint, metadata)
+    key = context.layout.checkpoint_key(ref)
+    request = context.put(key, body, if_absent=True)
+    requests = [request]
+    if due(metadata):
+        head_key = context.layout.head_key(ref.thread_id, ref.checkpoint_ns)
+        head = encode_head(ref, context.recent.wrote_head(ref, metadata["step"]))
+        requests.append(Put(head_key, head, if_absent=False, hint=True))
+    stored, *_ = yield from perform(requests)
+    yield from _check_conditions(context, [request], [stored])
+    context.recent.saw_newest(ref)
+    if not stored:
+        (existing,) = yield from fetch_objects([key])
+        if existing != body:
+            raise CheckpointConflictError(
+                f"{key}: a different checkpoint with this id is stored already; "
+                "checkpoints are never overwritten",
+                operation="PutObject",
+                key=key,
+            )
+    return config_of(ref)
+
+
+def put_writes(
+    context: PlanContext,
+    config: RunnableConfig,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str = "",
+) -> Plan[None]:
+    """``put_writes``: one PUT per write, in one round, each only where its
+    key is free. A call that finds keys taken (a task run again, a racing
+    caller) reads its keys back and settles them by LangGraph's rule (see
+    :mod:`.batches`)."""
+    _refuse_if_unconditional(context)
+    token = context.tokens()
+    objects = encode_writes(context.serde, config, writes, task_id, task_path, token)
+    requests = [
+        context.put(
+            context.layout.write_key(ref), write_object(ref, write), if_absent=True
+        )
+        for ref, write in objects
+    ]
+    stored = yield from perform(requests)
+    yield from _check_conditions(context, requests, stored)
+    if all(stored) or not context.conditions.enabled:
+        return
+    yield from _settle_writes(context, token, objects)
+
+
+def _check_conditions(
+    context: PlanContext, requests: Sequence[Put], stored: Sequence[bool]
+) -> Plan[None]:
+    """Once per saver, send again a conditional PUT that stored: a store that
+    honours ``If-None-Match`` now finds the key taken."""
+    _refuse_if_unconditional(context)
+    conditions = context.conditions
+    if conditions.verified or conditions.checking or not conditions.enabled:
+        return
+    done = [r for r, ok in zip(requests, stored, strict=True) if ok and r.if_absent]
+    if not done:
+        return
+    conditions.checking = True
+    try:
+        (again,) = yield from perform(done[:1])
+    finally:
+        conditions.checking = False
+    if again:
+        conditions.refusal = ConditionalWritesError(
+            f"{done[0].key}: the store accepted If-None-Match: * for a key that "
+            "exists, so it ignores conditional writes; first-wins writes and "
+            "checkpoints that are never replaced cannot be kept there. Use a "
+            "store that supports them, or pass conditional_writes=False to run "
+            "without (see the README, Consistency and safety)",
+            operation="PutObject",
+            key=done[0].key,
+        )
+        raise conditions.refusal
+    conditions.verified = True
+
+
+def _refuse_if_unconditional(context: PlanContext) -> None:
+    if context.conditions.refusal is not None:
+        raise context.conditions.refusal
+
+
+_SETTLE_ATTEMPTS = 8
+
+
+def _settle_writes(
+    context: PlanContext, token: str, objects: Sequence[tuple[WriteRef, CallWrite]]
+) -> Plan[None]:
+    """Read the call's keys back (and the other idx of the calls found there)
+    and context, each only if unchanged since read, what :func:`.batches.step`
+    says, until the call is complete."""
+    first = objects[0][0]
+    ours = {ref.idx: write for ref, write in objects}
+    own = frozenset({token})
+    scope = set(ours)
+    refs: dict[int, WriteRef] = {}
+
+    def ref_of(idx: int) -> WriteRef:
+        return refs.setdefault(idx, WriteRef(first.checkpoint, first.task_id, idx))
+
+    def key(idx: int) -> str:
+        return context.layout.write_key(ref_of(idx))
+
+    for _ in range(_SETTLE_ATTEMPTS):
+        order = sorted(scope)
+        results = yield from perform(Get(key(i), tagged=True) for i in order)
+        found: dict[int, Tagged | None] = dict(zip(order, results, strict=True))
+        held = {
+            i: held_writes(key(i), tagged.body, ref_of(i)) if tagged else []
+            for i, tagged in found.items()
+        }
+        slots = {i: [Entry.of_batch(w.batch) for w in held[i]] for i in held}
+        step = next_step(token, own, frozenset(ours), slots)
+        if step.read:
+            scope |= step.read
+            continue
+        if step.done:
+            return
+        token, own = step.token, own | {step.token}
+        requests = [
+            _replace(
+                key(i),
+                write_object(
+                    ref_of(i),
+                    with_token(ours[i], token),
+                    [w for w in held[i] if w.batch.id in kept],
+                ),
+                found[i],
+            )
+            for i, kept in sorted(step.write.items())
+        ]
+        replaced = yield from perform(requests)
+        if all(replaced):
+            return
+    raise CheckpointConflictError(
+        f"{context.layout.checkpoint_writes_prefix(first.checkpoint)}: the writes of "
+        f"task {first.task_id!r} could not be stored; other callers kept "
+        "changing them",
+        operation="PutObject",
+        key=key(first.idx),
+    )
+
+
+def _replace(key: str, body: bytes, held: Tagged | None) -> Put:
+    """A PUT that stores only if the key still holds what was read."""
+    if held is None:
+        return Put(key, body, if_absent=True)
+    return Put(key, body, if_absent=False, if_match=held.etag)
