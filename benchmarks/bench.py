@@ -1534,7 +1534,7 @@ def count_ours(
 
 
 def _check_independent_of_n(rows: list[dict[str, Any]]) -> None:
-    """§4: get_tuple(latest) and list(limit) may not grow with N."""
+    """docs/design.md §4: get_tuple(latest) and list(limit) may not grow with N."""
     for op in (OP_GET_LATEST, OP_LIST_LIMIT):
         found = sorted(
             (r for r in rows if r["op"] == op and "total" in r), key=lambda r: r["n"]
@@ -1742,7 +1742,7 @@ def print_counts(rows: Sequence[dict[str, Any]]) -> None:
         *REQUEST_TYPES,
         "total",
         "keys listed",
-        "budget (§4)",
+        "budget (docs/design.md §4)",
         "",
     ]
     table = []

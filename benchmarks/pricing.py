@@ -1,4 +1,4 @@
-"""S3 Standard prices (us-east-1, as DESIGN §4 quotes them) and the dollar
+"""S3 Standard prices (us-east-1, as docs/design.md §4 quotes them) and the dollar
 figures of the benchmark: per million super-steps and per month of storage.
 
 Requests are priced by the kind the server counted: PUT (PutObject, and

@@ -7,10 +7,10 @@ included (botocore ``ClientError`` with S3's codes). :meth:`MemoryBucket.run`
 drives a plan exactly as the shells do: each request goes through
 ``protocol.call_of``, the answer through ``protocol.result_of`` or
 ``protocol.result_of_error``, and a failed round is thrown into the plan. It
-counts requests per kind and rounds, so every budget of DESIGN §4 is asserted
+counts requests per kind and rounds, so every budget of docs/design.md §4 is asserted
 exactly, in milliseconds.
 
-:class:`SeaweedFSBucket` lists as SeaweedFS 4.x does (DESIGN §2), as observed on
+:class:`SeaweedFSBucket` lists as SeaweedFS 4.x does (docs/design.md §2), as observed on
 the server (``test_requests.py`` compares both buckets with real servers):
 
 - keys come in the order of a folder walk: path segments compared one by one,

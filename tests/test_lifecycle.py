@@ -1,5 +1,5 @@
 """delete_for_runs, copy_thread, prune and the fast DeltaChannel history, on
-real graphs; requests and round trips counted against DESIGN §4 and issue #5."""
+real graphs; requests and round trips counted against docs/design.md §4 and issue #5."""
 
 from __future__ import annotations
 

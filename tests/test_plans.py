@@ -1,4 +1,4 @@
-"""Every rule of DESIGN §3 and every request budget of §4, without a server.
+"""Every rule of docs/design.md §3 and every request budget of §4, without a server.
 
 The plans run on the in-memory buckets of ``memory_bucket.py``: S3's semantics
 and SeaweedFS's listing quirks. Requests and rounds (sequential round trips)
@@ -412,7 +412,7 @@ def test_get_tuple_latest_is_three_rounds(saver: MemorySaver, n: int) -> None:
         latest = saver.get_tuple(cfg())
     assert latest is not None and latest.config == cfg(ids[-1])
     assert cost == Cost(rounds=3, get=1 + WRITES, list=2)
-    assert cost.requests == 3 + WRITES  # DESIGN §4: 3 + W, 3 rounds
+    assert cost.requests == 3 + WRITES  # docs/design.md §4: 3 + W, 3 rounds
 
 
 class Big:
@@ -486,7 +486,7 @@ def forty(request: pytest.FixtureRequest) -> Listed:
 def test_list_with_limit_reads_only_what_it_returns(
     forty: Listed, limit: int, before: int | None
 ) -> None:
-    """k checkpoints and their W writes, within DESIGN §4's k + W + 3
+    """k checkpoints and their W writes, within docs/design.md §4's k + W + 3
     requests in 4 rounds. Without ``before``: the GET of the head (none: 40
     steps), the scan's one page, the k GETs beside one LIST of their writes,
     the W GETs. With it: a LIST from an hour before it beside the LIST of
@@ -949,7 +949,7 @@ def test_layouts_under_one_bucket_do_not_meet(bucket: MemoryBucket) -> None:
     assert Layout("one/").prefix == one.layout.prefix
 
 
-# -- LangGraph's conformance suite, and DESIGN §4-§5 items not met -----------------
+# -- LangGraph's conformance suite, and docs/design.md §4-§5 items not met ------
 
 
 @both_buckets

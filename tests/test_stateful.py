@@ -338,7 +338,7 @@ class SaverComparison(RuleBasedStateMachine):
                 else:
                     assert cost == Cost(rounds=1, list=1)
             else:
-                # DESIGN §4: by id, GET and LIST then the W writes; the
+                # docs/design.md §4: by id, GET and LIST then the W writes; the
                 # newest, a LIST first.
                 w = len(ours.pending_writes or [])
                 if by_id or ns != "":
@@ -392,7 +392,7 @@ class SaverComparison(RuleBasedStateMachine):
                 limited = listed(self.s3, config, limit=limit, **kwargs)
             assert limited == ours[:limit]
             if cost is not None and one_group and not filter:
-                # DESIGN §4: k + W + 3 requests in 4 rounds.
+                # docs/design.md §4: k + W + 3 requests in 4 rounds.
                 w = sum(len(t[-1]) for t in limited)
                 assert cost.requests <= limit + w + 3, cost
                 assert cost.rounds <= 4, cost
@@ -436,7 +436,7 @@ class SaverComparison(RuleBasedStateMachine):
 
 
 # InMemorySaver has no copy_thread, prune or delete_for_runs: these model them
-# on its storage, as DESIGN §3 defines them.
+# on its storage, as docs/design.md §3 defines them.
 
 
 def model_copy_thread(memory: InMemorySaver, source: str, target: str) -> None:

@@ -1,10 +1,11 @@
 """Heads: a hint per namespace that lets a latest read skip a long history.
 
-A latest read first lists the namespace from a recent time on (see
-:mod:`.recency`); a namespace not written for a day, or written more than
-1,000 times in one, needs a better place to start. Every :data:`HEAD_EVERY`-th
-step's ``put`` also writes the namespace's head, naming that checkpoint, in the
-same round (``put`` of LangGraph's steps: 1.01 PUTs per checkpoint, exactly).
+A latest read lists the namespace from a floor (:mod:`.recency` states
+which, in what order); a namespace not written for a day, or written more
+than 1,000 times in one, needs a better place to start than a recent time.
+Every :data:`HEAD_EVERY`-th step's ``put`` also writes the namespace's head,
+naming that checkpoint, in the same round (``put`` of LangGraph's steps:
+1.01 PUTs per checkpoint, exactly).
 A reader lists from the head's id on, which holds about :data:`HEAD_EVERY`
 checkpoints, and keeps the answer only when the listing proves it (an id at or
 above where it started), so a head that is missing, stale, corrupt, names a

@@ -7,14 +7,25 @@ escaping under :data:`.keys.ODD_MARK`, above every ASCII key, so a listing
 that starts after a plain ASCII *floor* sees every id at or above the floor
 (an unlisted key is a plain id below it). Its answer is proven when the ``k``
 newest it found are all at or above the floor (:func:`settled`); otherwise the
-next floor is tried, and last a scan that needs none. Floors, cheapest first:
+next floor is tried, and last a scan that needs none.
 
-1. a recent time: LangGraph's ids are uuid6, time-ordered strings, so
-   :func:`recent_floor` (a day ago) starts one short page before the newest
-   ids of a namespace written lately, at any history length;
-2. the namespace's head (:mod:`.heads`), written every 100 steps;
-3. for ``before``, an hour before the bound's own time (:func:`floor_below`),
-   read up to :func:`ceiling`, with the escaped ids listed under their mark.
+The floors, in the order a read tries them (this is the one statement of it;
+:mod:`.plans._latest` follows it):
+
+- ``get_tuple`` of the root namespace: the newest id this saver wrote or
+  found there (:class:`.plans.RecentReads`); a recent time: LangGraph's ids
+  are uuid6, time-ordered strings, so :func:`recent_floor` (a day ago)
+  starts one short page before the newest ids of a namespace written lately,
+  at any history length; the namespace's head (:mod:`.heads`), written every
+  100 steps. A floor whose listing reached the end makes a higher one
+  pointless: it is skipped.
+- ``list(limit=k)``: the head first (for the k newest it lies a hundred steps
+  or more back; no head means fewer than 100 steps, which the scan's first
+  page reads whole).
+- below ``before``: an hour before the bound's own time (:func:`floor_below`),
+  read up to :func:`ceiling`, with the escaped ids listed under their mark.
+- any other namespace (a subgraph's): its first page first; LangGraph names
+  those namespaces after their task, so most are empty or short.
 
 The scan, for whatever no floor settles (a namespace idle for a day without a
 head, a store that refuses StartAfter), never jumps blind either:
@@ -33,7 +44,7 @@ Step 2 first starts at an :func:`anchor` toward a guess (the current time, or
 provably hold smaller ids, given that every key up to ``K`` was read. Only if
 that block holds fewer than k answers is everything after ``K`` rolled up.
 
-Pure: the plans in :mod:`.newest` perform the LISTs.
+Pure: the plans in :mod:`.plans._latest` perform the LISTs.
 
 """
 

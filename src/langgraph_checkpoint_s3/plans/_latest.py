@@ -1,7 +1,6 @@
 """Plans that find a namespace's newest checkpoints, exactly, from a few key
-listings: from a floor first (the saver's own newest id, a day ago, the
-namespace's head, an hour before ``before``), else a scan. The rules are in
-:mod:`.recency`; this module performs them.
+listings: from floors first, in the order :mod:`..recency` states, else a
+scan. The rules are there; this module performs them.
 """
 
 from __future__ import annotations
@@ -102,7 +101,7 @@ def _from_floor(
     pages: int | None,
 ) -> Plan[tuple[list[CheckpointRef] | None, bool]]:
     """The ``count`` newest of a namespace from a listing that starts at
-    ``floor`` (see :mod:`.recency`), or None when it does not prove them or
+    ``floor`` (see :mod:`..recency`), or None when it does not prove them or
     runs past ``pages`` pages; and whether it listed everything from the
     floor on. Below ``below``, the listing stops at its
     :func:`.recency.ceiling`, and the escaped ids are listed beside it."""
@@ -150,19 +149,8 @@ def newest(
     recent_first: bool = False,
 ) -> Plan[list[CheckpointRef]]:
     """The ``count`` newest checkpoints of one namespace (ids below ``below``),
-    newest first, exact for every id (see :mod:`.recency`).
-
-    The root namespace, where LangGraph's long histories live, is listed from
-    a floor first. With ``recent_first`` (``get_tuple``): from the newest id
-    this saver wrote or found there, from a day ago (one LIST for a thread
-    written in the last day), then from its head (see :mod:`.heads`).
-    Otherwise (``list``): from the head, which for the newest k lies a
-    hundred steps or more back, and whose absence means a short history
-    (fewer than 100 steps), read whole by the scan's first page. Below
-    ``before``: from an hour before it. Any other
-    namespace is read from its first page first: LangGraph names a subgraph's
-    namespace after its task, so most are empty or short, and one LIST
-    settles them."""
+    newest first, exact for every id: from the floors :mod:`..recency` lists,
+    in its order (``recent_first`` for ``get_tuple``'s), else a scan."""
     layout = context.layout
     prefix = layout.namespace_checkpoints_prefix(thread_id, checkpoint_ns)
     first: Listing | None = None
