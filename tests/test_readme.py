@@ -81,6 +81,8 @@ SKIPPED = {
     "./scripts/test": "runs this test suite",
     ".ci/run": "runs the linters and this test suite",
     "./scripts/langgraph-suite": "runs LangGraph's own tests, as .ci/run does",
+    "./scripts/test-pythons": "runs the unit tests on two more Pythons, as .ci/run "
+    "does",
     ".venv/bin/python -m ruff": "lint and format check, run by .ci/run",
     ".venv/bin/python -m mypy": "type check, run by .ci/run",
     "python benchmarks/bench.py": "a ~30 s measurement run that never fails on a "

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .aio import AsyncS3CheckpointSaver
-    from .envelopes import CheckpointEnvelope, TypedValue, WriteBatch, WriteEnvelope
+    from .envelopes import (
+        CallWrite,
+        CheckpointEnvelope,
+        TypedValue,
+        WriteBatch,
+        WriteEnvelope,
+    )
     from .errors import (
         BucketNotFoundError,
         CheckpointConflictError,
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "AsyncS3CheckpointSaver": "aio",
     "BucketNotFoundError": "errors",
+    "CallWrite": "envelopes",
     "CheckpointConflictError": "errors",
     "CheckpointEnvelope": "envelopes",
     "ConditionalWritesError": "errors",
@@ -49,6 +56,7 @@ _HOMES = {
 __all__ = [
     "AsyncS3CheckpointSaver",
     "BucketNotFoundError",
+    "CallWrite",
     "CheckpointConflictError",
     "CheckpointEnvelope",
     "ConditionalWritesError",
