@@ -5,6 +5,7 @@ checkpoint that is gone costs requests, never a write or an answer."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -13,7 +14,8 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_checkpoint_s3 import heads, recency
+from langgraph_checkpoint_s3 import heads
+from langgraph_checkpoint_s3.base import PlanSaver
 from langgraph_checkpoint_s3.keys import CheckpointRef
 from langgraph_checkpoint_s3.protocol import Get, Put, Request
 from memory_bucket import Cost, MemoryBucket, MemorySaver, client_error
@@ -35,8 +37,8 @@ def saver() -> MemorySaver:
 def days_later() -> Iterator[None]:
     """Two days after the histories were written: the LIST from a day ago
     finds nothing, so a latest read goes to the head."""
-    now = recency.clock()
-    with mock.patch.object(recency, "clock", lambda: now + 2 * DAY):
+    now = time.time_ns()
+    with mock.patch.object(PlanSaver, "_clock", staticmethod(lambda: now + 2 * DAY)):
         yield
 
 
@@ -190,11 +192,13 @@ def test_escaped_ids_and_heads_on_a_real_server(make_saver: SaverFactory) -> Non
     assert json.loads(stored["Body"].read())["checkpoint_id"] == ids[99]
     expected = theirs.get_tuple(cfg())
     assert expected is not None
-    now = recency.clock()
+    now = time.time_ns()
     for when in (now, now + 2 * DAY):
         reader = make_saver()
         with (
-            mock.patch.object(recency, "clock", lambda when=when: when),
+            mock.patch.object(
+                PlanSaver, "_clock", staticmethod(lambda when=when: when)
+            ),
             count_requests(reader.client) as counts,
         ):
             latest = reader.get_tuple(cfg())
@@ -253,8 +257,8 @@ async def test_escaped_ids_and_heads_through_the_async_saver(
             theirs.put(cfg(), checkpoint, {"step": step}, {})
     expected = theirs.get_tuple(cfg())
     assert expected is not None
-    now = recency.clock()
-    with mock.patch.object(recency, "clock", lambda: now + 2 * DAY):
+    now = time.time_ns()
+    with mock.patch.object(PlanSaver, "_clock", staticmethod(lambda: now + 2 * DAY)):
         async with make_async_saver() as reader:
             latest = await reader.aget_tuple(cfg())
             listed = [t.config async for t in reader.alist(cfg(), limit=3)]

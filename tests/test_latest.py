@@ -6,7 +6,7 @@ that a few dozen checkpoints take every path a long namespace takes, with ids
 that percent-encoding reorders mixed into real uuid6 ids. Costs are asserted
 exactly, as requests and rounds, on namespaces of 12, 1,000 and 10,000
 checkpoints written recently, long ago, or in a tight loop. The clock is fixed
-(``recency.clock``), so every figure is deterministic.
+(every saver's ``_clock``), so every figure is deterministic.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from langgraph.checkpoint.base.id import UUID
 from langgraph.checkpoint.memory import InMemorySaver
 
 from langgraph_checkpoint_s3 import S3CheckpointSaver, heads, recency
+from langgraph_checkpoint_s3.base import PlanSaver
 from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, encode_checkpoint_id
 from langgraph_checkpoint_s3.plans import RecentReads
 from langgraph_checkpoint_s3.plans import _latest as newest_plans
@@ -56,7 +57,7 @@ KINDS: dict[str, type[MemoryBucket]] = {
 
 @pytest.fixture(autouse=True)
 def fixed_clock() -> Iterator[None]:
-    with mock.patch.object(recency, "clock", lambda: NOW):
+    with mock.patch.object(PlanSaver, "_clock", staticmethod(lambda: NOW)):
         yield
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import builtins
 import datetime
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -56,7 +57,10 @@ class PlanSaver(BaseCheckpointSaver[str]):
         self.conditional_writes = conditional_writes
         self._conditions = plans.ConditionalWrites(enabled=conditional_writes)
         self._recent = plans.RecentReads()
-        self._tokens = new_token
+
+    # What the plans take from the world; tests give a saver their own.
+    _tokens: Callable[[], str] = staticmethod(new_token)
+    _clock: Callable[[], int] = staticmethod(time.time_ns)
 
     def run(self, plan: Plan[_T]) -> _T:
         """Run a plan to its answer, blocking."""
@@ -71,7 +75,12 @@ class PlanSaver(BaseCheckpointSaver[str]):
         """The layout and serializer the plans use (``with_allowlist`` copies
         the saver with another serde, so this is read on every call)."""
         return plans.PlanContext(
-            self.layout, self.serde, self._conditions, self._recent, self._tokens
+            self.layout,
+            self.serde,
+            self._conditions,
+            self._recent,
+            self._tokens,
+            self._clock,
         )
 
     # -- sync API -------------------------------------------------------------

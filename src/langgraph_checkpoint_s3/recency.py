@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -70,7 +69,6 @@ __all__ = [
     "anchor",
     "ascending",
     "ceiling",
-    "clock",
     "decode_prefix",
     "floor_below",
     "floor_of",
@@ -164,11 +162,6 @@ _UUID_EPOCH = 0x01B21DD213814000
 """100-ns intervals from the uuid epoch (1582-10-15) to the Unix epoch."""
 
 
-def clock() -> int:
-    """Nanoseconds since the Unix epoch (tests replace it)."""
-    return time.time_ns()
-
-
 def uuid6_prefix(unix_ns: int) -> str:
     """The time fields of a uuid6 id made at ``unix_ns``, as LangGraph writes
     them (``1f1e7c6c-2624-6475``): every id made later sorts after it."""
@@ -176,9 +169,10 @@ def uuid6_prefix(unix_ns: int) -> str:
     return f"{stamp >> 28:08x}-{(stamp >> 12) & 0xFFFF:04x}-6{stamp & 0xFFF:03x}"
 
 
-def now_prefix() -> str:
-    """:func:`uuid6_prefix` of the current time (:func:`clock`)."""
-    return uuid6_prefix(clock())
+def now_prefix(now_ns: int) -> str:
+    """:func:`uuid6_prefix` of the time now (``now_ns``, from the saver's
+    clock)."""
+    return uuid6_prefix(now_ns)
 
 
 _UUID6 = re.compile(
@@ -202,9 +196,10 @@ BELOW_NS = 3_600 * 10**9
 """How far before ``before`` :func:`floor_below` starts: an hour."""
 
 
-def recent_floor() -> str:
-    """The floor of a namespace written in the last day: a uuid6 prefix."""
-    return uuid6_prefix(clock() - RECENT_NS)
+def recent_floor(now_ns: int) -> str:
+    """The floor of a namespace written in the last day before ``now_ns``: a
+    uuid6 prefix."""
+    return uuid6_prefix(now_ns - RECENT_NS)
 
 
 def _plain(checkpoint_id: str) -> bool:

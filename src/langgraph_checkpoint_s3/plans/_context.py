@@ -176,6 +176,9 @@ class PlanContext:
     """What the saver remembers of the checkpoints it just read."""
     tokens: Callable[[], str] = new_token
     """The token of each ``put_writes`` call (see :mod:`..batches`)."""
+    clock: Callable[[], int] = time.time_ns
+    """Nanoseconds since the Unix epoch: where a latest read starts listing
+    (see :mod:`..recency`)."""
 
     def put(self, key: str, body: bytes, *, if_absent: bool) -> Put:
         """A PUT, conditional only when the saver sends conditional writes."""

@@ -173,7 +173,7 @@ def newest(
         if recent_first:
             known = context.recent.newest(thread_id, checkpoint_ns)
             listed_from: str | None = None  # a floor listed to the end
-            for floor in (known and floor_of(known), recent_floor()):
+            for floor in (known and floor_of(known), recent_floor(context.clock())):
                 if not floor or (listed_from is not None and floor >= listed_from):
                     continue  # nothing that listing did not show
                 found, whole = yield from _from_floor(
@@ -245,7 +245,9 @@ def _scan(
         if spread(prefix, keys) and count <= ROLLED_UP_COUNT:
             break
     last = keys[-1]
-    guess = below if below is not None and floor_of(below) else now_prefix()
+    guess = (
+        below if below is not None and floor_of(below) else now_prefix(context.clock())
+    )
     cut = anchor(last[len(prefix) :], guess)
     read: set[Region] = set()
     for start, floor in ((prefix + cut, cut), (last, None)) if cut else ((last, None),):
