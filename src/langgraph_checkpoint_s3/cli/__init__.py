@@ -11,6 +11,7 @@ Modules:
   connection  the s3:// URI, the connection options, the saver they open
   options     the options several commands share; durations
   commands    the group and the reading commands
+  storage     what the bucket holds: stats, validate
   cleanup     the deleting commands: delete, prune, expire
   rendering   JSON output; stored values decoded strictly into readable JSON
   history     history's entries and its git-log-like graph (pure)
@@ -26,7 +27,7 @@ LangGraph and the saver load when a command needs them.
 
 from __future__ import annotations
 
-from . import cleanup  # noqa: F401  (registers delete, prune and expire)
+from . import cleanup, storage  # noqa: F401  (register their commands)
 from .app import ExitCode
 from .commands import cli
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .app import CliError, ExitCode
-from .commands import cli
+from .commands import cli, where
 from .connection import Connection, s3_options
 from .options import PROGRESS, YES, duration_option
 from .progress import progress_bar, wants_progress
@@ -57,12 +57,6 @@ def _threads_text(thread_ids: Sequence[str]) -> str:
         shown.append(f"and {len(thread_ids) - 5} more")
     names = ", ".join(shown)
     return f"thread {names}" if len(thread_ids) == 1 else f"threads {names}"
-
-
-def _where(saver: S3CheckpointSaver) -> str:
-    from .locating import uri_of
-
-    return uri_of(saver.bucket_name, saver.layout.prefix)
 
 
 # -- delete -----------------------------------------------------------------------
@@ -109,7 +103,7 @@ def delete(conn: Connection, thread_id: str, dry_run: bool, yes: bool) -> None:
         if dry_run or not before.keys:
             if not before.keys:
                 note_empty(
-                    saver, f"thread {thread_id!r} has no objects under {_where(saver)}"
+                    saver, f"thread {thread_id!r} has no objects under {where(saver)}"
                 )
             nothing = Holdings.nothing(saver.layout)
             emit({**header, **removal(before, nothing, with_thread=False)})
@@ -246,7 +240,7 @@ def prune(
             header["keep_last"] = keep_last
         before = Holdings.of(saver, threads)
         if not before.keys:
-            note_empty(saver, f"nothing to prune under {_where(saver)}")
+            note_empty(saver, f"nothing to prune under {where(saver)}")
             nothing = Holdings.nothing(saver.layout)
             emit({**header, **removal(nothing, nothing, with_thread=True)})
             return
@@ -333,9 +327,9 @@ def expire(
         if not swept.expired:
             when = before.strftime("%Y-%m-%d %H:%M:%S UTC")
             what = (
-                f"no thread under {_where(saver)} is idle since {when}"
+                f"no thread under {where(saver)} is idle since {when}"
                 if swept.active
-                else f"no threads under {_where(saver)}"
+                else f"no threads under {where(saver)}"
             )
             note_empty(saver, what, probe=not swept.active)
         if dry_run or not swept.expired:

@@ -29,6 +29,7 @@ __all__ = [
     "refuse_layout_folders",
     "suspect_threads",
     "uri_of",
+    "where",
 ]
 
 PROBED_FOLDERS = 16
@@ -42,6 +43,11 @@ as thread ids."""
 def uri_of(bucket: str, prefix: str) -> str:
     """``s3://bucket/prefix`` as the user types it."""
     return f"s3://{bucket}/{prefix}"
+
+
+def where(saver: S3CheckpointSaver) -> str:
+    """The saver's bucket and prefix, as an ``s3://`` URI."""
+    return uri_of(saver.bucket_name, saver.layout.prefix)
 
 
 def holds_data(layout: Layout) -> Plan[bool]:
