@@ -79,7 +79,7 @@ def test_put_writes_keeps_what_in_memory_saver_keeps(sequence: list[Call]) -> No
 
 
 @settings(
-    max_examples=40,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
