@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from langgraph.checkpoint.base.id import uuid6
 
 from .codec import StoredWrite
-from .envelopes import WriteBatch
+from .envelopes import V1_CALL, WriteBatch
 
 __all__ = ["OLD", "Entry", "Step", "complete", "new_token", "step", "visible"]
 
-OLD = ""
+OLD = V1_CALL
 """The token of a version 1 write: it has no call, is complete, and orders
 before every call."""
 
@@ -64,13 +64,7 @@ class Entry:
     members: frozenset[int]
 
     @classmethod
-    def of(cls, write: StoredWrite) -> Entry:
-        if write.batch is None:
-            return cls(OLD, frozenset({write.idx}))
-        return cls.of_batch(write.batch)
-
-    @classmethod
-    def of_batch(cls, batch: WriteBatch) -> Entry:
+    def of(cls, batch: WriteBatch) -> Entry:
         return cls(batch.id, frozenset(batch.idx))
 
 
@@ -121,7 +115,9 @@ def visible(writes: Iterable[StoredWrite]) -> list[StoredWrite]:
         slot.extend([stored, *stored.earlier])
     taken = []
     for slots in by_task.values():
-        entries = {idx: [Entry.of(w) for w in held] for idx, held in slots.items()}
+        entries = {
+            idx: [Entry.of(w.batch) for w in held] for idx, held in slots.items()
+        }
         done = complete(entries)
         for idx, held in slots.items():
             pick = chosen(idx, entries[idx], done)

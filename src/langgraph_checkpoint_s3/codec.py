@@ -82,7 +82,8 @@ class StoredWrite:
     idx: int
     channel: str
     value: Any
-    batch: WriteBatch | None = None
+    batch: WriteBatch
+    """The call it belongs to (a version 1 write's, under ``V1_CALL``)."""
     earlier: tuple[StoredWrite, ...] = ()
     """Other calls' writes kept at the same key (see :mod:`.batches`)."""
 
@@ -378,7 +379,12 @@ def decode_write(
     def stored(write: CallWrite | WriteEnvelope) -> StoredWrite:
         value = _loads(serde, key, f"write to channel {write.channel!r}", write.value)
         return StoredWrite(
-            write.task_path, env.task_id, env.idx, write.channel, value, write.batch
+            write.task_path,
+            env.task_id,
+            env.idx,
+            write.channel,
+            value,
+            write.batch if isinstance(write, CallWrite) else write.call(),
         )
 
     return replace(stored(env), earlier=tuple(stored(w) for w in env.earlier or ()))
@@ -393,7 +399,7 @@ def held_writes(key: str, body: bytes, ref: WriteRef) -> list[CallWrite]:
         task_path=env.task_path,
         channel=env.channel,
         value=env.value,
-        batch=env.batch or WriteBatch(id="", idx=[env.idx]),
+        batch=env.call(),
     )
     return [current, *(env.earlier or ())]
 

@@ -32,6 +32,7 @@ __all__ = [
     "HEAD_FORMAT",
     "HEAD_SCHEMA",
     "SCHEMA_BASE_URI",
+    "V1_CALL",
     "WRITE_FORMAT",
     "WRITE_SCHEMA",
     "CallWrite",
@@ -189,6 +190,11 @@ class WriteBatch(_Model):
     )
 
 
+V1_CALL: Final = ""
+"""The call token a version 1 write counts as: it names no call, and orders
+before every call (see :mod:`.batches`)."""
+
+
 class CallWrite(_Model):
     """A write of another call kept at the same key (version 3): the key is
     shared by the calls of one task that wrote its idx, and readers choose
@@ -250,6 +256,11 @@ class WriteEnvelope(_Model):
         description="Writes of other calls of the task at this idx, kept until "
         "no reader can choose them (version 3).",
     )
+
+    def call(self) -> WriteBatch:
+        """The call this write belongs to; a version 1 write, a call of its
+        own under :data:`V1_CALL`."""
+        return self.batch or WriteBatch(id=V1_CALL, idx=[self.idx])
 
     @model_serializer(mode="wrap")
     def _without_absent_earlier(self, handler: SerializerFunctionWrapHandler) -> Any:

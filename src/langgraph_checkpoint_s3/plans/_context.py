@@ -13,12 +13,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from ..batches import new_token
 from ..errors import ConditionalWritesError
 from ..heads import HEAD_EVERY
 from ..keys import CheckpointRef, Layout
@@ -122,7 +121,7 @@ class RecentReads:
         self, ref: CheckpointRef, parent_id: str | None, metadata: Mapping[str, Any]
     ) -> None:
         """Remember a checkpoint just read: its parent, and its DeltaChannel
-        counters (``counters_since_delta_snapshot``; see :mod:`.delta`)."""
+        counters (``counters_since_delta_snapshot``; see :mod:`..delta`)."""
         key = "counters_since_delta_snapshot"
         entry = _Read(
             parent_id,
@@ -169,14 +168,12 @@ class PlanContext:
 
     layout: Layout
     serde: SerializerProtocol
-    conditions: ConditionalWrites = field(
-        default_factory=lambda: ConditionalWrites(verified=True)
-    )
-    recent: RecentReads = field(default_factory=lambda: RecentReads())
+    conditions: ConditionalWrites
+    recent: RecentReads
     """What the saver remembers of the checkpoints it just read."""
-    tokens: Callable[[], str] = new_token
+    tokens: Callable[[], str]
     """The token of each ``put_writes`` call (see :mod:`..batches`)."""
-    clock: Callable[[], int] = time.time_ns
+    clock: Callable[[], int]
     """Nanoseconds since the Unix epoch: where a latest read starts listing
     (see :mod:`..recency`)."""
 

@@ -7,25 +7,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    DeltaChannelHistory,
-)
+from langgraph.checkpoint.base import DeltaChannelHistory
 
-from ..codec import (
-    StoredCheckpoint,
-)
+from ..codec import StoredCheckpoint
 from ..delta import DeltaWalk, Loaded, delta_channels, delta_history, walk_depth
 from ..keys import CheckpointRef
 from ..protocol import Plan
-from ..selection import (
-    checkpoint_refs,
-)
+from ..selection import checkpoint_refs
 from ._context import PlanContext
 from ._reading import WriteKey, _attach_writes, _checkpoints_and_write_keys, _target
-from ._rounds import (
-    concurrently,
-    list_keys,
-)
+from ._rounds import concurrently, list_keys
 
 
 def delta_walk(
@@ -87,7 +78,7 @@ def _batch_walk(
     channels: Sequence[str],
 ) -> Plan[Loaded]:
     """The target's ancestors in concurrent batches guessed from the
-    namespace's ids (see :class:`.delta.DeltaWalk`)."""
+    namespace's ids (see :class:`..delta.DeltaWalk`)."""
     walk = DeltaWalk(refs, channels)
     walk.set_target(target)
     while batch := walk.next_batch():

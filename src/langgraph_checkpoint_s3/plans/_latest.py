@@ -55,7 +55,7 @@ def _buckets(
     prefix: str, after: str | None
 ) -> Plan[tuple[list[str], list[str]] | None]:
     """The keys and common prefixes of a listing after ``after`` rolled up at
-    ``-`` (see :mod:`.recency`). None when the store refuses it (S3 Express
+    ``-`` (see :mod:`..recency`). None when the store refuses it (S3 Express
     One Zone) or its pages stop advancing (SeaweedFS can repeat a page for a
     delimiter other than ``/``)."""
     keys: list[str] = []
@@ -104,7 +104,7 @@ def _from_floor(
     ``floor`` (see :mod:`..recency`), or None when it does not prove them or
     runs past ``pages`` pages; and whether it listed everything from the
     floor on. Below ``below``, the listing stops at its
-    :func:`.recency.ceiling`, and the escaped ids are listed beside it."""
+    :func:`..recency.ceiling`, and the escaped ids are listed beside it."""
     layout = context.layout
     refs: set[CheckpointRef] = set()
     stop = prefix + ceiling(below) if below is not None else None
@@ -215,7 +215,7 @@ def _scan(
     first: Listing | None,
 ) -> Plan[list[CheckpointRef]]:
     """The ``count`` newest of a namespace without a floor, exact for every id
-    (see :mod:`.recency`): 1 LIST for up to 1,000 checkpoints (``first``, when
+    (see :mod:`..recency`): 1 LIST for up to 1,000 checkpoints (``first``, when
     given, is its first page). Past that, pages are read in order while they
     are dense (a few 27-second buckets each: reading on costs no more); past
     the first spread page, the keys are rolled up into buckets from an anchor

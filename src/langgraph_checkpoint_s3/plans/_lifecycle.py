@@ -6,10 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from ..codec import (
-    moved_to_thread,
-    run_id_of,
-)
+from ..codec import moved_to_thread, run_id_of
 from ..keys import CheckpointRef, Layout
 from ..protocol import Plan
 from ..selection import (
@@ -22,13 +19,7 @@ from ..selection import (
 from ._context import PlanContext
 from ._history import delta_walk
 from ._reading import thread_keys
-from ._rounds import (
-    concurrently,
-    delete_keys,
-    fetch_objects,
-    list_keys,
-    perform,
-)
+from ._rounds import concurrently, delete_keys, fetch_objects, list_keys, perform
 
 PRUNE_STRATEGIES = ("keep_latest", "delete")
 

@@ -8,9 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    CheckpointTuple,
-)
+from langgraph.checkpoint.base import CheckpointTuple
 
 from ..batches import visible
 from ..codec import (
@@ -25,20 +23,10 @@ from ..delta import Loaded
 from ..errors import S3AccessError
 from ..keys import CheckpointRef, Layout, WriteRef
 from ..protocol import HeadBucket, List, Plan, is_bare_refusal
-from ..selection import (
-    ListQuery,
-    writes_by_checkpoint,
-    writes_listings,
-)
+from ..selection import ListQuery, writes_by_checkpoint, writes_listings
 from ._context import PlanContext
 from ._latest import newest
-from ._rounds import (
-    concurrently,
-    fetch_objects,
-    list_keys,
-    list_objects,
-    perform,
-)
+from ._rounds import concurrently, fetch_objects, list_keys, list_objects, perform
 
 WriteKey = tuple[str, WriteRef]
 """A write object's key, and the write it names."""

@@ -7,10 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    Checkpoint,
-    CheckpointMetadata,
-)
+from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata
 
 from ..batches import Entry
 from ..batches import step as next_step
@@ -28,10 +25,7 @@ from ..heads import due, encode_head
 from ..keys import WriteRef
 from ..protocol import Get, Plan, Put, Tagged
 from ._context import PlanContext
-from ._rounds import (
-    fetch_objects,
-    perform,
-)
+from ._rounds import fetch_objects, perform
 
 
 def put(
@@ -41,7 +35,7 @@ def put(
     metadata: CheckpointMetadata,
 ) -> Plan[RunnableConfig]:
     """``put``: one conditional PUT (every 100th step with the namespace's
-    head beside it, in the same round; see :mod:`.heads`). A taken key is
+    head beside it, in the same round; see :mod:`..heads`). A taken key is
     fine when it holds the same bytes (a retried request), a conflict when it
     holds others."""
     _refuse_if_unconditional(context)
@@ -78,7 +72,7 @@ def put_writes(
     """``put_writes``: one PUT per write, in one round, each only where its
     key is free. A call that finds keys taken (a task run again, a racing
     caller) reads its keys back and settles them by LangGraph's rule (see
-    :mod:`.batches`)."""
+    :mod:`..batches`)."""
     _refuse_if_unconditional(context)
     token = context.tokens()
     objects = encode_writes(context.serde, config, writes, task_id, task_path, token)
@@ -138,7 +132,7 @@ def _settle_writes(
     context: PlanContext, token: str, objects: Sequence[tuple[WriteRef, CallWrite]]
 ) -> Plan[None]:
     """Read the call's keys back (and the other idx of the calls found there)
-    and context, each only if unchanged since read, what :func:`.batches.step`
+    and store, each only if unchanged since read, what :func:`..batches.step`
     says, until the call is complete."""
     first = objects[0][0]
     ours = {ref.idx: write for ref, write in objects}
@@ -160,7 +154,7 @@ def _settle_writes(
             i: held_writes(key(i), tagged.body, ref_of(i)) if tagged else []
             for i, tagged in found.items()
         }
-        slots = {i: [Entry.of_batch(w.batch) for w in held[i]] for i in held}
+        slots = {i: [Entry.of(w.batch) for w in held[i]] for i in held}
         step = next_step(token, own, frozenset(ours), slots)
         if step.read:
             scope |= step.read
