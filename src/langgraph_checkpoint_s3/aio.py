@@ -124,7 +124,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
         retry_conditional_conflicts(client.meta.events)
         opened.client = client
         try:
-            await self.arun(plans.check_bucket(self.layout))
+            await self.arun(plans.check_bucket(self.context))
         except BaseException:
             opened.client = None
             await stack.aclose()

@@ -122,14 +122,14 @@ class PlanSaver(BaseCheckpointSaver[str]):
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete every checkpoint and write of a thread, in every namespace."""
-        self.run(plans.delete_thread(self.layout, thread_id))
+        self.run(plans.delete_thread(self.context, thread_id))
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete every checkpoint (and its writes) whose metadata ``run_id`` is
         in ``run_ids``, in every thread and namespace. The layout has no index
         by run: this reads every checkpoint under the prefix (1 LIST per 1,000
         checkpoints, 1 GET per checkpoint, concurrent)."""
-        self.run(plans.delete_for_runs(self.layout, run_ids))
+        self.run(plans.delete_for_runs(self.context, run_ids))
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint and write of a thread to another thread, in
@@ -197,11 +197,11 @@ class PlanSaver(BaseCheckpointSaver[str]):
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Async ``delete_thread``."""
-        await self.arun(plans.delete_thread(self.layout, thread_id))
+        await self.arun(plans.delete_thread(self.context, thread_id))
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Async ``delete_for_runs``."""
-        await self.arun(plans.delete_for_runs(self.layout, run_ids))
+        await self.arun(plans.delete_for_runs(self.context, run_ids))
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Async ``copy_thread``."""
@@ -282,4 +282,4 @@ class PlanSaver(BaseCheckpointSaver[str]):
         dry_run: bool,
     ) -> Plan[retention.Expiry]:
         before = retention.cutoff(idle, now)
-        return retention.expire_idle(self.layout, before, dry_run=dry_run)
+        return retention.expire_idle(self.context, before, dry_run=dry_run)

@@ -170,10 +170,11 @@ def _tally_pages(layout: Layout, prefix: str, into: Usage) -> Plan[None]:
         token = page.continuation
 
 
-def usage(layout: Layout, thread_id: str | None = None) -> Plan[Usage]:
+def usage(context: PlanContext, thread_id: str | None = None) -> Plan[Usage]:
     """What the prefix (or one thread) holds, from LIST alone: one LIST per
     1,000 keys, the checkpoints' and the writes' listings side by side (rounds:
     the longer of the two), no GET."""
+    layout = context.layout
     if thread_id is None:
         prefixes = [layout.checkpoints_prefix(), layout.writes_prefix()]
     else:
@@ -249,11 +250,11 @@ def _idle(thread_id: str, counted: Tally) -> IdleThread:
     return IdleThread(thread_id, counted.newest, counted.objects, counted.bytes)
 
 
-def idle_threads(layout: Layout, before: datetime.datetime) -> Plan[Expiry]:
+def idle_threads(context: PlanContext, before: datetime.datetime) -> Plan[Expiry]:
     """The threads whose newest object is older than ``before``, from one
     listing of the prefix (LIST only; see :func:`usage`). Deletes nothing:
     the result is an :class:`Expiry` with ``dry_run`` set."""
-    found = yield from usage(layout)
+    found = yield from usage(context)
     threads = found.threads()
     idle = [_idle(t, c) for t, c in threads.items() if _is_idle(c, before)]
     return Expiry(before, tuple(idle), (), len(threads) - len(idle), dry_run=True)
@@ -283,7 +284,7 @@ def _thread_objects(layout: Layout, thread_id: str) -> Plan[tuple[list[str], Tal
 
 
 def expire_threads(
-    layout: Layout, thread_ids: Sequence[str], before: datetime.datetime
+    context: PlanContext, thread_ids: Sequence[str], before: datetime.datetime
 ) -> Plan[Expiry]:
     """Delete the given threads whole, each only if it is still idle: listed
     again (two LISTs per thread, one more per 1,000 keys), then deleted with
@@ -291,6 +292,7 @@ def expire_threads(
     threads at a time (:data:`EXPIRE_CHUNK`). A thread with anything written
     since ``before`` is kept whole and reported as revived; one with no keys
     left (deleted meanwhile) is neither."""
+    layout = context.layout
     expired: list[IdleThread] = []
     revived: list[str] = []
     unique = list(dict.fromkeys(thread_ids))
@@ -311,7 +313,7 @@ def expire_threads(
 
 
 def expire_idle(
-    layout: Layout, before: datetime.datetime, *, dry_run: bool = False
+    context: PlanContext, before: datetime.datetime, *, dry_run: bool = False
 ) -> Plan[Expiry]:
     """Delete, whole, every thread not written since ``before``.
 
@@ -320,11 +322,11 @@ def expire_idle(
     share of the DeleteObjects (one per 1,000 keys). No GET. With ``dry_run``
     only the listing.
     """
-    swept = yield from idle_threads(layout, before)
+    swept = yield from idle_threads(context, before)
     if dry_run:
         return swept
     done = yield from expire_threads(
-        layout, [t.thread_id for t in swept.expired], before
+        context, [t.thread_id for t in swept.expired], before
     )
     return Expiry(before, done.expired, done.revived, swept.active)
 
@@ -368,7 +370,7 @@ def rebuilt_from(
 
 def _keep_last_of_thread(context: PlanContext, thread_id: str, keep: int) -> Plan[None]:
     layout = context.layout
-    keys = yield from thread_keys(layout, thread_id)
+    keys = yield from thread_keys(context, thread_id)
     groups = by_namespace(checkpoint_refs(layout, keys))
     # A namespace with no more than ``keep`` checkpoints keeps them all: no
     # checkpoint of it needs reading.

@@ -106,7 +106,7 @@ class S3CheckpointSaver(PlanSaver):
         self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
             max_concurrency or pool_size, thread_name_prefix="s3-checkpoint"
         )
-        self.run(plans.check_bucket(self.layout))
+        self.run(plans.check_bucket(self.context))
 
     def close(self) -> None:
         """Release the worker threads; the saver cannot be used afterwards."""

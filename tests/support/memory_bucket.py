@@ -525,7 +525,7 @@ class MemorySaver(PlanSaver):
             conditional_writes=conditional_writes,
             serde=serde,
         )
-        self.run(plans.check_bucket(self.layout))
+        self.run(plans.check_bucket(self.context))
 
     def run(self, plan: Plan[_T]) -> _T:
         """Run a plan on the bucket."""

@@ -863,7 +863,7 @@ def test_thread_ids_lists_each_thread_once(kind: type[MemoryBucket]) -> None:
     for thread in threads:
         history(saver, 2, thread=thread)
     with saver.bucket.measure() as cost:
-        found = saver.run(plans.thread_ids(saver.layout))
+        found = saver.run(plans.thread_ids(saver.context))
     assert found == sorted(threads)
     assert cost == Cost(rounds=1, list=1)
 
@@ -878,7 +878,7 @@ def test_thread_ids_after_delete_thread_on_seaweedfs() -> None:
     history(saver, 1, thread="kept")
     history(saver, 1, thread="deleted")
     saver.delete_thread("deleted")
-    assert saver.run(plans.thread_ids(saver.layout)) == ["kept"]
+    assert saver.run(plans.thread_ids(saver.context)) == ["kept"]
 
 
 @both_buckets

@@ -90,7 +90,7 @@ def test_usage_tallies_each_namespace_from_list_alone(saver: MemorySaver) -> Non
     saver.bucket.put_raw(orphan, b"{}")
 
     with saver.bucket.measure() as cost:
-        found = saver.run(retention.usage(saver.layout))
+        found = saver.run(retention.usage(saver.context))
 
     assert cost == Cost(rounds=1, list=2)
     default = [k for k in thread_keys(saver, "t") if "/__default__/" in k]
@@ -108,7 +108,7 @@ def test_usage_tallies_each_namespace_from_list_alone(saver: MemorySaver) -> Non
     assert found.total() == expected_tally(saver, sorted(saver.bucket.objects))
 
     with saver.bucket.measure() as cost:
-        one = saver.run(retention.usage(saver.layout, "t-b"))
+        one = saver.run(retention.usage(saver.context, "t-b"))
     assert cost == Cost(rounds=1, list=2)
     assert one.threads() == {"t-b": expected_tally(saver, thread_keys(saver, "t-b"))}
 
@@ -119,7 +119,7 @@ def test_usage_pages_through_a_thousand_keys(saver: MemorySaver) -> None:
         ref = CheckpointRef("big", "", f"{i:05d}")
         saver.bucket.put_raw(layout.checkpoint_key(ref), b"{}")
     with saver.bucket.measure() as cost:
-        found = saver.run(retention.usage(layout))
+        found = saver.run(retention.usage(saver.context))
     # Two pages of checkpoints beside one of writes: two rounds.
     assert cost == Cost(rounds=2, list=3)
     assert found.threads()["big"].checkpoints == 1001

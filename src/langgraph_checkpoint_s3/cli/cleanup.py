@@ -223,7 +223,7 @@ def prune(
         from .removal import Holdings, carry_out, removal
 
         threads = (
-            saver.run(plans.thread_ids(saver.layout))
+            saver.run(plans.thread_ids(saver.context))
             if all_threads
             else [*dict.fromkeys(thread_ids)]
         )
@@ -322,7 +322,7 @@ def expire(
         from .reports import expiry_document, human_bytes
 
         before = retention.cutoff(duration)
-        swept = saver.run(retention.idle_threads(saver.layout, before))
+        swept = saver.run(retention.idle_threads(saver.context, before))
         refuse_layout_folders(saver, [t.thread_id for t in swept.expired])
         if not swept.expired:
             when = before.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -364,7 +364,7 @@ def _expire(saver: S3CheckpointSaver, text: str, swept: Expiry, shown: bool) -> 
             chunk = idle_ids[start : start + retention.EXPIRE_CHUNK]
             try:
                 done = saver.run(
-                    retention.expire_threads(saver.layout, chunk, swept.cutoff)
+                    retention.expire_threads(saver.context, chunk, swept.cutoff)
                 )
             except S3CheckpointError as exc:
                 failure = exc
@@ -391,7 +391,7 @@ def _gone(
 
     try:
         listed = saver.run(
-            plans.concurrently(*(plans.thread_keys(saver.layout, t) for t in chunk))
+            plans.concurrently(*(plans.thread_keys(saver.context, t) for t in chunk))
         )
     except S3CheckpointError:
         return []

@@ -123,7 +123,7 @@ def list_command(
         from .. import plans  # after open(): a bad URI is refused at once
 
         refs = saver.run(
-            plans.thread_checkpoints(saver.layout, thread_id, checkpoint_ns)
+            plans.thread_checkpoints(saver.context, thread_id, checkpoint_ns)
         )
         entries: list[JSON] = [
             {"checkpoint_ns": ref.checkpoint_ns, "checkpoint_id": ref.checkpoint_id}
@@ -297,7 +297,7 @@ def _read_all(
         return saver.run(plan)
     # The bar needs a length up front: one more LIST per 1,000 checkpoints.
     total = len(
-        saver.run(plans.thread_checkpoints(saver.layout, thread_id, checkpoint_ns))
+        saver.run(plans.thread_checkpoints(saver.context, thread_id, checkpoint_ns))
     )
     with progress_bar(total, "Reading checkpoints", shown) as tick:
         return saver.run(plan, on_done=checkpoint_gets(saver.layout, tick))
@@ -376,7 +376,7 @@ def threads(conn: Connection) -> None:
         from .. import plans
         from .locating import note_empty, suspect_threads
 
-        found = saver.run(plans.thread_ids(saver.layout))
+        found = saver.run(plans.thread_ids(saver.context))
         elsewhere = suspect_threads(saver, found)
         if elsewhere:
             found = []

@@ -36,7 +36,9 @@ class Holdings:
         do: one LIST per 1,000 keys, no GET; the threads side by side."""
         layout = saver.layout
         listed = saver.run(
-            plans.concurrently(*(plans.thread_keys(layout, t) for t in thread_ids))
+            plans.concurrently(
+                *(plans.thread_keys(saver.context, t) for t in thread_ids)
+            )
         )
         return cls(layout, frozenset(key for keys in listed for key in keys))
 

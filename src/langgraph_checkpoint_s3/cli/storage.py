@@ -84,7 +84,7 @@ def stats(
             shown = wants_progress(progress)
             usage, sizes = _stats_with_channels(saver, thread_id, shown)
         else:
-            usage, sizes = saver.run(retention.usage(saver.layout, thread_id)), None
+            usage, sizes = saver.run(retention.usage(saver.context, thread_id)), None
         if usage.total().objects == 0:
             what = "no checkpoints or writes"
             if thread_id is not None:
@@ -186,7 +186,7 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
         keys = saver.run(
             plans.list_keys(layout.prefix)
             if thread_id is None
-            else plans.thread_keys(layout, thread_id)
+            else plans.thread_keys(saver.context, thread_id)
         )
         shown = wants_progress(progress)
         with progress_bar(len(keys), "Validating objects", shown) as tick:

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Sequence
 
 from ..codec import moved_to_thread, run_id_of
-from ..keys import CheckpointRef, Layout
+from ..keys import CheckpointRef
 from ..protocol import Plan
 from ..selection import (
     checkpoint_refs,
@@ -24,17 +24,18 @@ from ._rounds import concurrently, delete_keys, fetch_objects, list_keys, perfor
 PRUNE_STRATEGIES = ("keep_latest", "delete")
 
 
-def delete_thread(layout: Layout, thread_id: str) -> Plan[None]:
+def delete_thread(context: PlanContext, thread_id: str) -> Plan[None]:
     """``delete_thread``: list the thread's keys, delete them in batches."""
-    keys = yield from thread_keys(layout, thread_id)
+    keys = yield from thread_keys(context, thread_id)
     yield from delete_keys(keys)
 
 
-def delete_for_runs(layout: Layout, run_ids: Sequence[str]) -> Plan[None]:
+def delete_for_runs(context: PlanContext, run_ids: Sequence[str]) -> Plan[None]:
     """``delete_for_runs``: the layout has no index by run, so every
     checkpoint under the prefix is read (its envelope, no serde): 1 LIST per
     1,000 checkpoints, 1 GET per checkpoint, then the matches' writes LISTs and
     the DeleteObjects batches."""
+    layout = context.layout
     if not run_ids:
         return
     runs = set(run_ids)
@@ -64,7 +65,7 @@ def copy_thread(context: PlanContext, source: str, target: str) -> Plan[None]:
     values untouched; objects the target has already are kept (first wins).
     Heads are hints of the source's own writes: the target writes its own."""
     layout = context.layout
-    listed = yield from thread_keys(layout, source)
+    listed = yield from thread_keys(context, source)
     keys = [key for key in listed if layout.parse_head_key(key) is None]
     bodies = yield from fetch_objects(keys)
     moved = [
@@ -84,7 +85,7 @@ def prune(context: PlanContext, thread_ids: Sequence[str], strategy: str) -> Pla
             f"unknown prune strategy {strategy!r}; use one of {PRUNE_STRATEGIES}"
         )
     for thread_id in thread_ids:
-        keys = yield from thread_keys(context.layout, thread_id)
+        keys = yield from thread_keys(context, thread_id)
         keep: list[CheckpointRef] = []
         if strategy == "keep_latest":
             refs = checkpoint_refs(context.layout, keys)

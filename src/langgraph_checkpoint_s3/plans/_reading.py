@@ -32,9 +32,10 @@ WriteKey = tuple[str, WriteRef]
 """A write object's key, and the write it names."""
 
 
-def check_bucket(layout: Layout) -> Plan[None]:
+def check_bucket(context: PlanContext) -> Plan[None]:
     """HeadBucket; a bare 403 is followed by a one-key LIST, whose answer
     carries a body that tells bad credentials from missing rights."""
+    layout = context.layout
     try:
         yield from perform([HeadBucket()])
     except S3AccessError as exc:
@@ -44,8 +45,9 @@ def check_bucket(layout: Layout) -> Plan[None]:
         raise
 
 
-def thread_keys(layout: Layout, thread_id: str) -> Plan[list[str]]:
+def thread_keys(context: PlanContext, thread_id: str) -> Plan[list[str]]:
     """Every checkpoint, write and head key of a thread, in every namespace."""
+    layout = context.layout
     listed = yield from concurrently(
         list_keys(layout.thread_checkpoints_prefix(thread_id)),
         list_keys(layout.thread_writes_prefix(thread_id)),
@@ -55,18 +57,20 @@ def thread_keys(layout: Layout, thread_id: str) -> Plan[list[str]]:
 
 
 def thread_checkpoints(
-    layout: Layout, thread_id: str, checkpoint_ns: str | None = None
+    context: PlanContext, thread_id: str, checkpoint_ns: str | None = None
 ) -> Plan[list[CheckpointRef]]:
     """A thread's checkpoints (or one namespace's), newest first, from key
     listings alone."""
+    layout = context.layout
     query = ListQuery(thread_id, checkpoint_ns, None, None, {}, None)
     keys = yield from list_keys(query.prefix(layout))
     return query.candidates(layout, keys)
 
 
-def thread_ids(layout: Layout) -> Plan[list[str]]:
+def thread_ids(context: PlanContext) -> Plan[list[str]]:
     """The threads under the prefix, sorted: the folders of one delimited
     LIST, so the cost is per thread, not per checkpoint."""
+    layout = context.layout
     _, prefixes = yield from list_objects(layout.checkpoints_prefix(), delimiter="/")
     found = {layout.parse_thread(prefix) for prefix in prefixes}
     return sorted(thread for thread in found if thread is not None)
