@@ -1,21 +1,20 @@
-#!/usr/bin/env python
 """Stored bytes with and without compression, against InMemorySaver's
 serializer bytes, and the CPU time compression adds per PUT.
 
 From the repository root::
 
-    python benchmarks/stored_bytes.py
-    python benchmarks/stored_bytes.py --steps 50 --constant 500   # quicker
+    python -m benchmarks.stored_bytes
+    python -m benchmarks.stored_bytes --steps 50 --constant 500   # quicker
 
 No server: the savers run their plans on the in-memory bucket of
-``tests/memory_bucket.py``, which stores exactly the bytes S3 would. Workloads:
+``tests/support/memory_bucket.py``, which stores exactly the bytes S3 would. Workloads:
 
 - growing: ``--steps`` checkpoints (default 200) of a list channel that gains
   one 1 KiB text item per step (``put``, then ``put_writes`` of the new item),
   with three kinds of text: ``english`` (1 KiB slices of the standard
   library's docstrings), ``words`` (random words of a 100-word vocabulary,
   Zipf-weighted) and ``random`` (random letters and digits, the worst case);
-- constant: ``--constant`` checkpoints (default 5,000) of ``bench.py``'s
+- constant: ``--constant`` checkpoints (default 5,000) of the bench's
   chat-like step (two short messages, a counter, two writes), whose size does
   not grow.
 
@@ -37,7 +36,6 @@ import base64
 import json
 import random
 import string
-import sys
 import sysconfig
 import time
 import uuid
@@ -48,17 +46,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "src"), str(REPO / "tests"), str(REPO / "benchmarks")]
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
+from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph.checkpoint.base import empty_checkpoint  # noqa: E402
-from langgraph.checkpoint.base.id import uuid6  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
-
-import bench  # noqa: E402
-from langgraph_checkpoint_s3.compression import DEFAULT_MIN_BYTES  # noqa: E402
-from langgraph_checkpoint_s3.protocol import RequestOptions  # noqa: E402
-from memory_bucket import MemorySaver  # noqa: E402
+from benchmarks.checkpoints import WRITES_PER_CHECKPOINT, make_step, thread_config
+from langgraph_checkpoint_s3.compression import DEFAULT_MIN_BYTES
+from langgraph_checkpoint_s3.protocol import RequestOptions
+from tests.support.memory_bucket import MemorySaver
 
 ITEM = 1024
 OFF = RequestOptions(compress_min_bytes=None)
@@ -115,7 +110,7 @@ def noise(rng: random.Random) -> str:
 def growing(saver: Any, steps: int, text: Text) -> int:
     """The growing workload; returns the number of PUTs it makes."""
     rng = random.Random(1)
-    config: Any = bench.thread_config("grow")
+    config: Any = thread_config("grow")
     items: list[str] = []
     version: str | None = None
     for step in range(steps):
@@ -135,14 +130,14 @@ def growing(saver: Any, steps: int, text: Text) -> int:
 
 
 def constant(saver: Any, steps: int) -> int:
-    """bench.py's chat-like steps; returns the number of PUTs."""
+    """The bench's chat-like steps; returns the number of PUTs."""
     versions: dict[str, Any] = {}
-    config: Any = bench.thread_config("constant")
+    config: Any = thread_config("constant")
     for step in range(steps):
-        made = bench.make_step(saver, step, versions, "run-1")
+        made = make_step(saver, step, versions, "run-1")
         config = saver.put(config, made.checkpoint, made.metadata, made.versions)
         saver.put_writes(config, made.writes, made.task_id)
-    return steps * (1 + bench.WRITES_PER_CHECKPOINT)
+    return steps * (1 + WRITES_PER_CHECKPOINT)
 
 
 def serializer_bytes(saver: InMemorySaver) -> int:
@@ -294,7 +289,10 @@ def report(f: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.stored_bytes",
+        description=(__doc__ or "").split("\n\n")[0],
+    )
     parser.add_argument("--steps", type=int, default=200, help="growing: checkpoints")
     parser.add_argument("--constant", type=int, default=5000, help="constant: count")
     parser.add_argument("--repeat", type=int, default=3, help="runs; CPU: the best")
