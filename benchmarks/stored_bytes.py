@@ -51,7 +51,7 @@ from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.checkpoints import WRITES_PER_CHECKPOINT, make_step, thread_config
-from langgraph_checkpoint_s3.compression import DEFAULT_MIN_BYTES
+from langgraph_checkpoint_s3._compression import DEFAULT_MIN_BYTES
 from langgraph_checkpoint_s3.protocol import RequestOptions
 from tests.support.memory_bucket import MemorySaver
 

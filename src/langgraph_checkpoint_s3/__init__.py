@@ -28,8 +28,8 @@ if TYPE_CHECKING:
         S3AccessError,
         S3CheckpointError,
     )
+    from .plans import Expiry, IdleThread
     from .protocol import RequestOptions
-    from .retention import Expiry, IdleThread
     from .saver import S3CheckpointSaver
 
 _HOMES = {
@@ -42,8 +42,8 @@ _HOMES = {
     "CorruptObjectError": "errors",
     "CredentialsError": "errors",
     "DeleteFailedError": "errors",
-    "Expiry": "retention",
-    "IdleThread": "retention",
+    "Expiry": "plans",
+    "IdleThread": "plans",
     "S3AccessError": "errors",
     "S3CheckpointError": "errors",
     "RequestOptions": "protocol",

@@ -13,8 +13,8 @@ from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import plans, protocol
-from .base import PlanSaver
-from .clients import (
+from ._base import PlanSaver
+from ._clients import (
     DEFAULT_CONCURRENCY,
     cache_endpoints_per_bucket,
     client_settings,

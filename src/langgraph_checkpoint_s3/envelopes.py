@@ -178,8 +178,8 @@ class CheckpointEnvelope(_Model):
 class WriteBatch(_Model):
     """The ``put_writes`` call a write belongs to. A call's writes are read
     only once the call is complete: each of its idx holds the call's write,
-    or (for a regular channel) an earlier complete call's (see
-    :mod:`.batches`)."""
+    or (for a regular channel) an earlier complete call's (docs/design.md
+    §5 states the rule)."""
 
     id: str = Field(
         description="Token of one put_writes call. Tokens order the calls of a "
@@ -192,7 +192,7 @@ class WriteBatch(_Model):
 
 V1_CALL: Final = ""
 """The call token a version 1 write counts as: it names no call, and orders
-before every call (see :mod:`.batches`)."""
+before every call (see :mod:`._batches`)."""
 
 
 class CallWrite(_Model):

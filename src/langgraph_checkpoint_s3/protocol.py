@@ -6,7 +6,7 @@ result per request, in order. This module is the only place that knows how a
 request becomes a botocore call and how S3's answer becomes a result: a 404 is
 an absent object, a 412 a taken key, the ``Errors`` of DeleteObjects a failure.
 Bodies are compressed on the way out and decompressed on the way in
-(:mod:`.compression`), so plans only ever see the JSON documents. Both shells,
+(:mod:`._compression`), so plans only ever see the JSON documents. Both shells,
 the in-memory test bucket and the CLI share it.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
-from .compression import DEFAULT_MIN_BYTES, compress, decompress
+from ._compression import DEFAULT_MIN_BYTES, compress, decompress
 from .errors import CorruptObjectError, S3AccessError, from_botocore
 
 __all__ = [
@@ -126,7 +126,7 @@ class RequestOptions:
             the bucket.
         compress_min_bytes: Objects of at least this many bytes are stored
             gzip-compressed, with ``Content-Encoding: gzip`` (default 1024;
-            see :mod:`.compression`); None stores every object as plain JSON.
+            see :mod:`._compression`); None stores every object as plain JSON.
             Reads take both, whatever this says.
     """
 

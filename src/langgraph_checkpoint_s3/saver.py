@@ -12,8 +12,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import plans, protocol
-from .base import PlanSaver
-from .clients import (
+from ._base import PlanSaver
+from ._clients import (
     DEFAULT_CONCURRENCY,
     cache_endpoints_per_bucket,
     client_settings,
@@ -32,7 +32,7 @@ _CLOSED = "S3CheckpointSaver is closed"
 
 
 def default_client_config(max_concurrency: int) -> Config:
-    """The botocore Config of a client the saver creates (see :mod:`.clients`)."""
+    """The botocore Config of a client the saver creates (see :mod:`._clients`)."""
     return Config(**client_settings(max_concurrency))
 
 

@@ -52,9 +52,9 @@ from jsonschema import Draft202012Validator
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
+from langgraph_checkpoint_s3._compression import decompress
+from langgraph_checkpoint_s3._keys import Layout, decode_component, encode_component
 from langgraph_checkpoint_s3.cli import ExitCode
-from langgraph_checkpoint_s3.compression import decompress
-from langgraph_checkpoint_s3.keys import Layout, decode_component, encode_component
 from langgraph_checkpoint_s3.protocol import (
     Delete,
     Get,

@@ -1,5 +1,5 @@
 """Pending writes under races and crashes: what LangGraph's rule leaves for
-some serial order of the calls (see ``batches.py``).
+some serial order of the calls (see ``_batches.py``).
 
 Every interleaving of two callers' requests is run on the in-memory bucket,
 one request at a time, with and without crashes; what readers then see must

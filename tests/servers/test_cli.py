@@ -40,13 +40,13 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 
 from langgraph_checkpoint_s3 import S3CheckpointSaver, plans
 from langgraph_checkpoint_s3 import saver as saver_module
+from langgraph_checkpoint_s3._compression import decompress
+from langgraph_checkpoint_s3._configs import config_of
+from langgraph_checkpoint_s3._keys import CheckpointRef, Layout, WriteRef
 from langgraph_checkpoint_s3.cli import cleanup as cli_cleanup
 from langgraph_checkpoint_s3.cli import commands as cli_commands
 from langgraph_checkpoint_s3.cli import connection as cli_connection
-from langgraph_checkpoint_s3.compression import decompress
-from langgraph_checkpoint_s3.configs import config_of
 from langgraph_checkpoint_s3.errors import DeleteFailedError
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
 from tests.support import ROOT
 from tests.support.cli import (
     DIRECT_THREAD,

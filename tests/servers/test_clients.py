@@ -16,7 +16,7 @@ from langgraph_checkpoint_s3 import (
     ConditionalWritesError,
     S3CheckpointSaver,
 )
-from langgraph_checkpoint_s3.clients import DEFAULT_ATTEMPTS, client_settings
+from langgraph_checkpoint_s3._clients import DEFAULT_ATTEMPTS, client_settings
 from tests.support.clients import (
     OPTIONS,
     OWNER,

@@ -23,12 +23,12 @@ from click.testing import CliRunner, Result
 from langgraph.checkpoint.base.id import uuid6
 
 from langgraph_checkpoint_s3 import S3CheckpointSaver
-from langgraph_checkpoint_s3.cli import cli
-from langgraph_checkpoint_s3.compression import (
+from langgraph_checkpoint_s3._compression import (
     compress,
     is_compressed,
 )
-from langgraph_checkpoint_s3.keys import CheckpointRef
+from langgraph_checkpoint_s3._keys import CheckpointRef
+from langgraph_checkpoint_s3.cli import cli
 from langgraph_checkpoint_s3.protocol import (
     RequestOptions,
 )

@@ -21,7 +21,7 @@ from langgraph_checkpoint_s3 import (
     S3AccessError,
     S3CheckpointSaver,
 )
-from langgraph_checkpoint_s3.keys import CheckpointRef
+from langgraph_checkpoint_s3._keys import CheckpointRef
 from tests.support.counting import count_requests
 from tests.support.histories import cfg
 from tests.support.s3servers import S3Endpoint, limited_user

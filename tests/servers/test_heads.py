@@ -12,7 +12,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_checkpoint_s3.base import PlanSaver
+from langgraph_checkpoint_s3._base import PlanSaver
 from tests.support.counting import count_requests
 from tests.support.histories import cfg
 from tests.support.memory_bucket import MemoryBucket, MemorySaver

@@ -1,5 +1,5 @@
 """The newest checkpoints of a namespace, found without listing it whole, and
-exactly for every id (``recency.py``).
+exactly for every id (``_recency.py``).
 
 Exactness is checked against InMemorySaver on buckets with tiny LIST pages, so
 that a few dozen checkpoints take every path a long namespace takes, with ids

@@ -15,9 +15,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.checkpoint.base.id import UUID
 
-from langgraph_checkpoint_s3 import heads
-from langgraph_checkpoint_s3.base import PlanSaver
-from langgraph_checkpoint_s3.keys import CheckpointRef
+from langgraph_checkpoint_s3 import _heads as heads
+from langgraph_checkpoint_s3._base import PlanSaver
+from langgraph_checkpoint_s3._keys import CheckpointRef
 from tests.support.memory_bucket import (
     MemoryBucket,
     MemorySaver,

@@ -43,8 +43,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_checkpoint_s3 import plans
-from langgraph_checkpoint_s3.base import PlanSaver
-from langgraph_checkpoint_s3.keys import MAX_KEY_BYTES
+from langgraph_checkpoint_s3._base import PlanSaver
+from langgraph_checkpoint_s3._keys import MAX_KEY_BYTES
 from langgraph_checkpoint_s3.protocol import (
     DELETE_BATCH,
     PAGE_SIZE,

@@ -1,5 +1,5 @@
 """Pending writes under races and crashes: what LangGraph's rule leaves for
-some serial order of the calls (see ``batches.py``).
+some serial order of the calls (see ``_batches.py``).
 
 Every interleaving of two callers' requests is run on the in-memory bucket,
 one request at a time, with and without crashes; what readers then see must
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from langgraph_checkpoint_s3 import CheckpointConflictError, plans
-from langgraph_checkpoint_s3.batches import OLD, Entry, complete, step
+from langgraph_checkpoint_s3._batches import OLD, Entry, complete, step
 from langgraph_checkpoint_s3.protocol import Get, Plan, Put, Request
 from tests.support.histories import cfg, history, pending
 from tests.support.memory_bucket import MemoryBucket, MemorySaver

@@ -1,4 +1,4 @@
-"""``s3-checkpoint validate`` on heads (see :mod:`langgraph_checkpoint_s3.heads`):
+"""``s3-checkpoint validate`` on heads (see :mod:`langgraph_checkpoint_s3._heads`):
 a head is an expected object, checked against ``head.v1.json`` and against
 the namespace its key names; a bad one fails alone, as any other object does.
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from langgraph_checkpoint_s3.heads import encode_head
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout
+from langgraph_checkpoint_s3._heads import encode_head
+from langgraph_checkpoint_s3._keys import CheckpointRef, Layout
 from tests.support.cli import S3, invoke, invoke_json
 from tests.support.histories import PREFIX, history
 from tests.support.memory_bucket import MemoryBucket, MemorySaver

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from langgraph_checkpoint_s3.clients import DEFAULT_ATTEMPTS, client_settings
+from langgraph_checkpoint_s3._clients import DEFAULT_ATTEMPTS, client_settings
 from langgraph_checkpoint_s3.protocol import (
     Put,
     Request,
@@ -61,7 +61,7 @@ def test_retry_settings_from_the_config_file_win(
 def test_endpoints_cached_per_bucket_are_the_endpoints_botocore_resolves() -> None:
     import boto3
 
-    from langgraph_checkpoint_s3.clients import cache_endpoints_per_bucket
+    from langgraph_checkpoint_s3._clients import cache_endpoints_per_bucket
 
     def client(**kwargs: Any) -> Any:
         return boto3.client("s3", region_name="eu-west-1", **kwargs)

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 import pytest
 from langgraph.checkpoint.base.id import uuid6
 
-from langgraph_checkpoint_s3.compression import (
+from langgraph_checkpoint_s3._compression import (
     DEFAULT_MIN_BYTES,
     GZIP,
     compress,
     decompress,
     is_compressed,
 )
+from langgraph_checkpoint_s3._keys import CheckpointRef
 from langgraph_checkpoint_s3.errors import CheckpointConflictError, CorruptObjectError
-from langgraph_checkpoint_s3.keys import CheckpointRef
 from langgraph_checkpoint_s3.protocol import (
     Get,
     Put,

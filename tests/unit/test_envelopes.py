@@ -22,15 +22,15 @@ from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from langgraph_checkpoint_s3 import CorruptObjectError
-from langgraph_checkpoint_s3.codec import (
+from langgraph_checkpoint_s3._codec import (
     decode_checkpoint,
     decode_write,
     encode_checkpoint,
     encode_writes,
     write_object,
 )
+from langgraph_checkpoint_s3._keys import CheckpointRef, Layout, WriteRef
 from langgraph_checkpoint_s3.envelopes import envelope_schemas, render_schema
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
 from tests.support import ROOT
 from tests.support.histories import cfg
 from tests.support.strategies import checkpoints, ids, metadata, values

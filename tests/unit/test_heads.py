@@ -13,9 +13,9 @@ from unittest import mock
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
-from langgraph_checkpoint_s3 import heads
-from langgraph_checkpoint_s3.base import PlanSaver
-from langgraph_checkpoint_s3.keys import CheckpointRef
+from langgraph_checkpoint_s3 import _heads as heads
+from langgraph_checkpoint_s3._base import PlanSaver
+from langgraph_checkpoint_s3._keys import CheckpointRef
 from langgraph_checkpoint_s3.protocol import Get, Put, Request
 from tests.support.histories import cfg, history
 from tests.support.memory_bucket import Cost, MemoryBucket, MemorySaver, client_error

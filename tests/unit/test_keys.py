@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langgraph_checkpoint_s3.keys import (
+from langgraph_checkpoint_s3._keys import (
     MAX_KEY_BYTES,
     ODD_MARK,
     SUFFIX,
@@ -18,7 +18,7 @@ from langgraph_checkpoint_s3.keys import (
     encode_checkpoint_id,
     encode_component,
 )
-from langgraph_checkpoint_s3.recency import ceiling, floor_of
+from langgraph_checkpoint_s3._recency import ceiling, floor_of
 
 # Every code point, surrogates included: ids are arbitrary Python strings.
 any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30)

@@ -1,5 +1,5 @@
 """The newest checkpoints of a namespace, found without listing it whole, and
-exactly for every id (``recency.py``).
+exactly for every id (``_recency.py``).
 
 Exactness is checked against InMemorySaver on buckets with tiny LIST pages, so
 that a few dozen checkpoints take every path a long namespace takes, with ids
@@ -23,17 +23,18 @@ from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.checkpoint.base.id import UUID
 from langgraph.checkpoint.memory import InMemorySaver
 
-from langgraph_checkpoint_s3 import heads, recency
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, encode_checkpoint_id
-from langgraph_checkpoint_s3.plans import RecentReads
-from langgraph_checkpoint_s3.plans import _latest as newest_plans
-from langgraph_checkpoint_s3.protocol import PAGE_SIZE, List
-from langgraph_checkpoint_s3.recency import (
+from langgraph_checkpoint_s3 import _heads as heads
+from langgraph_checkpoint_s3 import _recency as recency
+from langgraph_checkpoint_s3._keys import CheckpointRef, Layout, encode_checkpoint_id
+from langgraph_checkpoint_s3._recency import (
     anchor,
     decode_prefix,
     may_hold,
     uuid6_prefix,
 )
+from langgraph_checkpoint_s3.plans import RecentReads
+from langgraph_checkpoint_s3.plans import _latest as newest_plans
+from langgraph_checkpoint_s3.protocol import PAGE_SIZE, List
 from tests.support.histories import cfg
 from tests.support.latest import (
     DAY,

@@ -37,7 +37,7 @@ from langgraph_checkpoint_s3 import (
     S3AccessError,
     plans,
 )
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout
+from langgraph_checkpoint_s3._keys import CheckpointRef, Layout
 from langgraph_checkpoint_s3.protocol import (
     Delete,
     Get,

@@ -1,4 +1,4 @@
-"""Bounded storage (``retention.py``) on the in-memory bucket: what a prefix
+"""Bounded storage (``plans.py``) on the in-memory bucket: what a prefix
 holds from LIST alone, idle threads expired whole, keep-last pruning that
 leaves every kept checkpoint reading back as before, on real graphs.
 
@@ -18,10 +18,10 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from langgraph_checkpoint_s3 import retention
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout
+from langgraph_checkpoint_s3 import plans
+from langgraph_checkpoint_s3._keys import CheckpointRef, Layout
+from langgraph_checkpoint_s3.plans import Expiry, IdleThread, Tally
 from langgraph_checkpoint_s3.protocol import Delete, Get, List, Request
-from langgraph_checkpoint_s3.retention import Expiry, IdleThread, Tally
 from tests.support.graphs import approval_graph, delta_graph, nested_graph, thread
 from tests.support.histories import WRITES, cfg, history
 from tests.support.memory_bucket import (
@@ -90,7 +90,7 @@ def test_usage_tallies_each_namespace_from_list_alone(saver: MemorySaver) -> Non
     saver.bucket.put_raw(orphan, b"{}")
 
     with saver.bucket.measure() as cost:
-        found = saver.run(retention.usage(saver.context))
+        found = saver.run(plans.usage(saver.context))
 
     assert cost == Cost(rounds=1, list=2)
     default = [k for k in thread_keys(saver, "t") if "/__default__/" in k]
@@ -108,7 +108,7 @@ def test_usage_tallies_each_namespace_from_list_alone(saver: MemorySaver) -> Non
     assert found.total() == expected_tally(saver, sorted(saver.bucket.objects))
 
     with saver.bucket.measure() as cost:
-        one = saver.run(retention.usage(saver.context, "t-b"))
+        one = saver.run(plans.usage(saver.context, "t-b"))
     assert cost == Cost(rounds=1, list=2)
     assert one.threads() == {"t-b": expected_tally(saver, thread_keys(saver, "t-b"))}
 
@@ -119,7 +119,7 @@ def test_usage_pages_through_a_thousand_keys(saver: MemorySaver) -> None:
         ref = CheckpointRef("big", "", f"{i:05d}")
         saver.bucket.put_raw(layout.checkpoint_key(ref), b"{}")
     with saver.bucket.measure() as cost:
-        found = saver.run(retention.usage(saver.context))
+        found = saver.run(plans.usage(saver.context))
     # Two pages of checkpoints beside one of writes: two rounds.
     assert cost == Cost(rounds=2, list=3)
     assert found.threads()["big"].checkpoints == 1001
@@ -245,7 +245,7 @@ def test_a_write_landing_between_the_last_list_and_the_delete_survives_alone(
 
 
 def test_expire_works_a_few_threads_at_a_time(saver: MemorySaver) -> None:
-    count = 2 * retention.EXPIRE_CHUNK + 6
+    count = 2 * plans.EXPIRE_CHUNK + 6
     for i in range(count):
         history(saver, 1, writes=0, thread=f"t{i:03d}")
     before = latest(saver.bucket) + SECOND

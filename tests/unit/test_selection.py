@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_checkpoint_s3.codec import decode_checkpoint, encode_checkpoint
-from langgraph_checkpoint_s3.delta import DeltaWalk
-from langgraph_checkpoint_s3.keys import CheckpointRef, Layout, WriteRef
-from langgraph_checkpoint_s3.plans import list_keys
-from langgraph_checkpoint_s3.selection import (
+from langgraph_checkpoint_s3._codec import decode_checkpoint, encode_checkpoint
+from langgraph_checkpoint_s3._delta import DeltaWalk
+from langgraph_checkpoint_s3._keys import CheckpointRef, Layout, WriteRef
+from langgraph_checkpoint_s3._selection import (
     ListQuery,
     writes_by_checkpoint,
     writes_listings,
 )
+from langgraph_checkpoint_s3.plans import list_keys
 from tests.support.memory_bucket import MemoryBucket, SeaweedFSBucket
 
 layout = Layout("p/")

@@ -24,7 +24,7 @@ from .rendering import JSON, emit
 if TYPE_CHECKING:
     import datetime
 
-    from ..retention import Expiry, IdleThread
+    from ..plans import Expiry, IdleThread
     from ..saver import S3CheckpointSaver
 
 __all__ = ["stdin_is_terminal"]
@@ -317,12 +317,12 @@ def expire(
     if not dry_run:
         _check_can_confirm(yes)
     with conn.open() as saver:
-        from .. import retention
+        from .. import plans
         from .locating import note_empty, refuse_layout_folders
         from .reports import expiry_document, human_bytes
 
-        before = retention.cutoff(duration)
-        swept = saver.run(retention.idle_threads(saver.context, before))
+        before = plans.cutoff(duration)
+        swept = saver.run(plans.idle_threads(saver.context, before))
         refuse_layout_folders(saver, [t.thread_id for t in swept.expired])
         if not swept.expired:
             when = before.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -351,20 +351,20 @@ def _expire(saver: S3CheckpointSaver, text: str, swept: Expiry, shown: bool) -> 
     """Expire the swept threads a chunk at a time and print what went; when a
     chunk fails, print what went all the same (the threads of the failed
     chunk that no longer hold a key, listed again), then fail."""
-    from .. import retention
+    from .. import plans
     from ..errors import S3CheckpointError
     from .reports import expiry_document
 
     idle_ids = [t.thread_id for t in swept.expired]
-    expired: list[retention.IdleThread] = []
+    expired: list[plans.IdleThread] = []
     revived: list[str] = []
     failure: S3CheckpointError | None = None
     with progress_bar(len(idle_ids), "Expiring threads", shown) as tick:
-        for start in range(0, len(idle_ids), retention.EXPIRE_CHUNK):
-            chunk = idle_ids[start : start + retention.EXPIRE_CHUNK]
+        for start in range(0, len(idle_ids), plans.EXPIRE_CHUNK):
+            chunk = idle_ids[start : start + plans.EXPIRE_CHUNK]
             try:
                 done = saver.run(
-                    retention.expire_threads(saver.context, chunk, swept.cutoff)
+                    plans.expire_threads(saver.context, chunk, swept.cutoff)
                 )
             except S3CheckpointError as exc:
                 failure = exc
@@ -374,7 +374,7 @@ def _expire(saver: S3CheckpointSaver, text: str, swept: Expiry, shown: bool) -> 
             revived += done.revived
             for _ in chunk:
                 tick()
-    result = retention.Expiry(
+    result = plans.Expiry(
         swept.cutoff, tuple(expired), tuple(revived), swept.active, dry_run=False
     )
     emit(expiry_document(text, result))

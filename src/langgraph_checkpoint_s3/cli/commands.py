@@ -4,7 +4,7 @@
 document on stdout: JSON, or the text ``history`` draws for a person.
 
 Every read goes through :class:`S3CheckpointSaver`: its public methods, or a
-plan of :mod:`langgraph_checkpoint_s3.plans` or :mod:`..retention` run with
+plan of :mod:`langgraph_checkpoint_s3.plans` or :mod:`..plans` run with
 ``saver.run`` (key listings, raw object reads for ``validate`` and ``stats
 --channels``, the thread folders of ``threads``). The saver, the plans and
 the other heavy modules load inside the commands, so ``--help`` and a
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..keys import CheckpointRef
+from .._keys import CheckpointRef
 from .app import EXIT_CODES_HELP, App, CliError, ExitCode, State, quiet_serde
 from .connection import Connection, s3_options
 from .options import BRIEF, NAMESPACE, PROGRESS, THREAD
@@ -145,7 +145,7 @@ def _summaries(
     """Step, source and time of each checkpoint: its object read, its values
     left undecoded (only sizes are taken, see ``reports.SizeSerde``)."""
     from .. import plans
-    from ..codec import decode_checkpoint
+    from .._codec import decode_checkpoint
     from .reports import SizeSerde
 
     layout, sizes = saver.layout, SizeSerde()
@@ -212,7 +212,7 @@ def dump(
     Exits 4 when there is no such checkpoint.
     """
     with conn.open() as saver:
-        from ..configs import config_of, thread_config
+        from .._configs import config_of, thread_config
 
         config = (
             thread_config(thread_id, checkpoint_ns)
@@ -288,7 +288,7 @@ def _read_all(
     saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str | None, shown: bool
 ) -> list[CheckpointTuple]:
     from .. import plans
-    from ..configs import thread_config
+    from .._configs import thread_config
 
     plan = plans.list_checkpoints(
         saver.context, thread_config(thread_id, checkpoint_ns)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from ..keys import Layout
+from .._keys import Layout
 from .app import CliError, ExitCode, debug_option, redact_url, say
 
 if TYPE_CHECKING:

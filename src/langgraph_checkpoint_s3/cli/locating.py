@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .. import plans
-from ..keys import Layout
+from .._keys import Layout
 from ..protocol import List, Plan
 from .app import CliError, ExitCode, say
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO, cast
 import click
 
 if TYPE_CHECKING:
-    from ..keys import Layout
+    from .._keys import Layout
     from ..protocol import Request
 
 __all__ = ["checkpoint_gets", "progress_bar", "wants_progress"]

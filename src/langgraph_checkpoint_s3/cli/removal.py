@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import plans
+from .._keys import CheckpointRef, Layout
+from .._selection import checkpoint_refs, owner_of
 from ..errors import S3CheckpointError
-from ..keys import CheckpointRef, Layout
-from ..selection import checkpoint_refs, owner_of
 from .rendering import JSON, emit
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 from LIST alone, the bytes per channel (from the objects), what an idle sweep
 removed; as JSON, and ``stats`` also as a table.
 
-Pure: it takes the tallies of :mod:`..retention` and the decoded objects.
+Pure: it takes the tallies of :mod:`..plans` and the decoded objects.
 
 Prices are S3 Standard's (us-east-1, first 50 TB): $0.023 per GB-month,
 where a GB is 2^30 bytes, as AWS bills storage. Requests are not included.
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from .rendering import JSON
 
 if TYPE_CHECKING:
-    from ..codec import StoredCheckpoint, StoredWrite
-    from ..retention import Expiry, Tally, Usage
+    from .._codec import StoredCheckpoint, StoredWrite
+    from ..plans import Expiry, Tally, Usage
 
 __all__ = [
     "GB",

@@ -21,8 +21,8 @@ from .progress import progress_bar, wants_progress
 from .rendering import emit
 
 if TYPE_CHECKING:
+    from ..plans import Usage
     from ..protocol import Listed
-    from ..retention import Usage
     from ..saver import S3CheckpointSaver
     from .reports import Channels
 
@@ -77,14 +77,14 @@ def stats(
     is a terminal; --progress/--no-progress decide).
     """
     with conn.open() as saver:
-        from .. import retention
+        from .. import plans
         from .reports import stats_document, stats_table
 
         if channels:
             shown = wants_progress(progress)
             usage, sizes = _stats_with_channels(saver, thread_id, shown)
         else:
-            usage, sizes = saver.run(retention.usage(saver.context, thread_id)), None
+            usage, sizes = saver.run(plans.usage(saver.context, thread_id)), None
         if usage.total().objects == 0:
             what = "no checkpoints or writes"
             if thread_id is not None:
@@ -102,8 +102,8 @@ def _stats_with_channels(
 ) -> tuple[Usage, Channels]:
     """The listing tallied, then every object read (a chunk at a time) and
     its values measured."""
-    from .. import plans, retention
-    from ..codec import decode_checkpoint, decode_write
+    from .. import plans
+    from .._codec import decode_checkpoint, decode_write
     from .app import say
     from .reports import Channels, SizeSerde, channel_bytes
 
@@ -118,7 +118,7 @@ def _stats_with_channels(
     )
     listed = saver.run(plans.concurrently(*(plans.list_objects(p) for p in prefixes)))
     objects: list[Listed] = [obj for found, _ in listed for obj in found]
-    usage = retention.tally(layout, objects)
+    usage = plans.tally(layout, objects)
     wanted = [
         obj.key
         for obj in objects

@@ -6,7 +6,7 @@ validator, as a consumer in another language would, not with our Pydantic
 models), and repeat the identity its key names (:func:`.codec.misplacement`;
 for a head, its thread and namespace). A checkpoint or write must also hold
 values the CLI's strict serializer can decode (:func:`why_undecodable`); a
-head holds none (see :mod:`.heads`).
+head holds none (see :mod:`.._heads`).
 
 The value rule: a value whose tag LangGraph's ``JsonPlusSerializer`` reads
 (:data:`JSONPLUS_TAGS`) must decode with the strict serializer (``pickle``:
@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from ..codec import decode_checkpoint, decode_write, fields_misplaced, misplacement
+from .._codec import decode_checkpoint, decode_write, fields_misplaced, misplacement
+from .._keys import CheckpointRef, Layout, WriteRef
 from ..envelopes import CHECKPOINT_SCHEMA, HEAD_SCHEMA, WRITE_SCHEMA, envelope_schemas
 from ..errors import CorruptObjectError
-from ..keys import CheckpointRef, Layout, WriteRef
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer

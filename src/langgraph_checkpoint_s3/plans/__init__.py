@@ -11,9 +11,10 @@ Every plan takes a :class:`PlanContext` first. The modules, by concern:
 blocks: a round, plans side by side, listings, batch GETs and deletes),
 ``_reading`` (``get_tuple``, ``list``), ``_latest`` (a namespace's newest
 checkpoints), ``_writing`` (``put``, ``put_writes``), ``_lifecycle``
-(deleting, copying, pruning) and ``_history`` (DeltaChannel history). The
-rules they apply are the package's pure modules (:mod:`..keys`,
-:mod:`..codec`, :mod:`..batches`, :mod:`..recency`, :mod:`..delta`, ...).
+(deleting, copying, pruning), ``_history`` (DeltaChannel history) and
+``_retention`` (what a prefix holds, idle threads expired, keep-last pruning). The
+rules they apply are the package's private pure modules (:mod:`.._keys`,
+:mod:`.._codec`, :mod:`.._batches`, :mod:`.._recency`, :mod:`.._delta`, ...).
 """
 
 from ._context import ConditionalWrites, PlanContext, RecentReads
@@ -35,6 +36,22 @@ from ._reading import (
     thread_ids,
     thread_keys,
 )
+from ._retention import (
+    EXPIRE_CHUNK,
+    PRUNE_CHUNK,
+    Expiry,
+    IdleThread,
+    Tally,
+    Usage,
+    cutoff,
+    expire_idle,
+    expire_threads,
+    idle_threads,
+    prune_keep_last,
+    rebuilt_from,
+    tally,
+    usage,
+)
 from ._rounds import (
     concurrently,
     delete_keys,
@@ -46,29 +63,43 @@ from ._rounds import (
 from ._writing import put, put_writes
 
 __all__ = [
+    "EXPIRE_CHUNK",
+    "PRUNE_CHUNK",
     "PRUNE_STRATEGIES",
     "ConditionalWrites",
+    "Expiry",
+    "IdleThread",
     "PlanContext",
     "RecentReads",
+    "Tally",
+    "Usage",
     "check_bucket",
     "concurrently",
     "copy_thread",
+    "cutoff",
     "delete_for_runs",
     "delete_keys",
     "delete_thread",
+    "expire_idle",
+    "expire_threads",
     "fetch_checkpoints",
     "fetch_objects",
     "get_delta_channel_history",
     "get_tuple",
+    "idle_threads",
     "list_checkpoints",
     "list_keys",
     "list_objects",
     "newest",
     "perform",
     "prune",
+    "prune_keep_last",
     "put",
     "put_writes",
+    "rebuilt_from",
+    "tally",
     "thread_checkpoints",
     "thread_ids",
     "thread_keys",
+    "usage",
 ]

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+from .._heads import HEAD_EVERY
+from .._keys import CheckpointRef, Layout
 from ..errors import ConditionalWritesError
-from ..heads import HEAD_EVERY
-from ..keys import CheckpointRef, Layout
 from ..protocol import Put
 
 __all__ = ["ConditionalWrites", "PlanContext", "RecentReads"]
@@ -121,7 +121,7 @@ class RecentReads:
         self, ref: CheckpointRef, parent_id: str | None, metadata: Mapping[str, Any]
     ) -> None:
         """Remember a checkpoint just read: its parent, and its DeltaChannel
-        counters (``counters_since_delta_snapshot``; see :mod:`..delta`)."""
+        counters (``counters_since_delta_snapshot``; see :mod:`.._delta`)."""
         key = "counters_since_delta_snapshot"
         entry = _Read(
             parent_id,
@@ -172,10 +172,10 @@ class PlanContext:
     recent: RecentReads
     """What the saver remembers of the checkpoints it just read."""
     tokens: Callable[[], str]
-    """The token of each ``put_writes`` call (see :mod:`..batches`)."""
+    """The token of each ``put_writes`` call (see :mod:`.._batches`)."""
     clock: Callable[[], int]
     """Nanoseconds since the Unix epoch: where a latest read starts listing
-    (see :mod:`..recency`)."""
+    (see :mod:`.._recency`)."""
 
     def put(self, key: str, body: bytes, *, if_absent: bool) -> Put:
         """A PUT, conditional only when the saver sends conditional writes."""

@@ -1,6 +1,6 @@
 """DeltaChannel history: the ancestors a checkpoint's DeltaChannel values are
 rebuilt from, fetched in a few concurrent rounds (the rules are in
-:mod:`..delta`)."""
+:mod:`.._delta`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import DeltaChannelHistory
 
-from ..codec import StoredCheckpoint
-from ..delta import DeltaWalk, Loaded, delta_channels, delta_history, walk_depth
-from ..keys import CheckpointRef
+from .._codec import StoredCheckpoint
+from .._delta import DeltaWalk, Loaded, delta_channels, delta_history, walk_depth
+from .._keys import CheckpointRef
+from .._selection import checkpoint_refs
 from ..protocol import Plan
-from ..selection import checkpoint_refs
 from ._context import PlanContext
 from ._reading import WriteKey, _attach_writes, _checkpoints_and_write_keys, _target
 from ._rounds import concurrently, list_keys

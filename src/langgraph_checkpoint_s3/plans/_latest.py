@@ -1,5 +1,5 @@
 """Plans that find a namespace's newest checkpoints, exactly, from a few key
-listings: from floors first, in the order :mod:`..recency` states, else a
+listings: from floors first, in the order :mod:`.._recency` states, else a
 scan. The rules are there; this module performs them.
 """
 
@@ -8,11 +8,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 
-from ..errors import S3AccessError
-from ..heads import decode_head
-from ..keys import ODD_MARK, CheckpointRef, Layout
-from ..protocol import Get, List, Listing, Plan
-from ..recency import (
+from .._heads import decode_head
+from .._keys import ODD_MARK, CheckpointRef, Layout
+from .._recency import (
     BUCKET_DELIMITER,
     Region,
     anchor,
@@ -29,6 +27,8 @@ from ..recency import (
     settled,
     spread,
 )
+from ..errors import S3AccessError
+from ..protocol import Get, List, Listing, Plan
 from ._context import PlanContext
 from ._rounds import concurrently, list_keys, perform
 
@@ -55,7 +55,7 @@ def _buckets(
     prefix: str, after: str | None
 ) -> Plan[tuple[list[str], list[str]] | None]:
     """The keys and common prefixes of a listing after ``after`` rolled up at
-    ``-`` (see :mod:`..recency`). None when the store refuses it (S3 Express
+    ``-`` (see :mod:`.._recency`). None when the store refuses it (S3 Express
     One Zone) or its pages stop advancing (SeaweedFS can repeat a page for a
     delimiter other than ``/``)."""
     keys: list[str] = []
@@ -101,7 +101,7 @@ def _from_floor(
     pages: int | None,
 ) -> Plan[tuple[list[CheckpointRef] | None, bool]]:
     """The ``count`` newest of a namespace from a listing that starts at
-    ``floor`` (see :mod:`..recency`), or None when it does not prove them or
+    ``floor`` (see :mod:`.._recency`), or None when it does not prove them or
     runs past ``pages`` pages; and whether it listed everything from the
     floor on. Below ``below``, the listing stops at its
     :func:`..recency.ceiling`, and the escaped ids are listed beside it."""
@@ -149,7 +149,7 @@ def newest(
     recent_first: bool = False,
 ) -> Plan[list[CheckpointRef]]:
     """The ``count`` newest checkpoints of one namespace (ids below ``below``),
-    newest first, exact for every id: from the floors :mod:`..recency` lists,
+    newest first, exact for every id: from the floors :mod:`.._recency` lists,
     in its order (``recent_first`` for ``get_tuple``'s), else a scan."""
     layout = context.layout
     prefix = layout.namespace_checkpoints_prefix(thread_id, checkpoint_ns)
@@ -215,7 +215,7 @@ def _scan(
     first: Listing | None,
 ) -> Plan[list[CheckpointRef]]:
     """The ``count`` newest of a namespace without a floor, exact for every id
-    (see :mod:`..recency`): 1 LIST for up to 1,000 checkpoints (``first``, when
+    (see :mod:`.._recency`): 1 LIST for up to 1,000 checkpoints (``first``, when
     given, is its first page). Past that, pages are read in order while they
     are dense (a few 27-second buckets each: reading on costs no more); past
     the first spread page, the keys are rolled up into buckets from an anchor

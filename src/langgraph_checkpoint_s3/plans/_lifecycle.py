@@ -6,16 +6,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from ..codec import moved_to_thread, run_id_of
-from ..keys import CheckpointRef
-from ..protocol import Plan
-from ..selection import (
+from .._codec import moved_to_thread, run_id_of
+from .._keys import CheckpointRef
+from .._selection import (
     checkpoint_refs,
     keys_not_owned_by,
     keys_owned_by,
     newest_per_namespace,
     writes_listings,
 )
+from ..protocol import Plan
 from ._context import PlanContext
 from ._history import delta_walk
 from ._reading import thread_keys

@@ -10,20 +10,20 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 
-from ..batches import visible
-from ..codec import (
+from .._batches import visible
+from .._codec import (
     StoredCheckpoint,
     StoredWrite,
     decode_checkpoint,
     decode_write,
     to_tuple,
 )
-from ..configs import CheckpointSelector
-from ..delta import Loaded
+from .._configs import CheckpointSelector
+from .._delta import Loaded
+from .._keys import CheckpointRef, Layout, WriteRef
+from .._selection import ListQuery, writes_by_checkpoint, writes_listings
 from ..errors import S3AccessError
-from ..keys import CheckpointRef, Layout, WriteRef
 from ..protocol import HeadBucket, List, Plan, is_bare_refusal
-from ..selection import ListQuery, writes_by_checkpoint, writes_listings
 from ._context import PlanContext
 from ._latest import newest
 from ._rounds import concurrently, fetch_objects, list_keys, list_objects, perform

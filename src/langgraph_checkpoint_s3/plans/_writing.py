@@ -9,20 +9,20 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata
 
-from ..batches import Entry
-from ..batches import step as next_step
-from ..codec import (
+from .._batches import Entry
+from .._batches import step as next_step
+from .._codec import (
     encode_checkpoint,
     encode_writes,
     held_writes,
     with_token,
     write_object,
 )
-from ..configs import config_of
+from .._configs import config_of
+from .._heads import due, encode_head
+from .._keys import WriteRef
 from ..envelopes import CallWrite
 from ..errors import CheckpointConflictError, ConditionalWritesError
-from ..heads import due, encode_head
-from ..keys import WriteRef
 from ..protocol import Get, Plan, Put, Tagged
 from ._context import PlanContext
 from ._rounds import fetch_objects, perform
@@ -35,7 +35,7 @@ def put(
     metadata: CheckpointMetadata,
 ) -> Plan[RunnableConfig]:
     """``put``: one conditional PUT (every 100th step with the namespace's
-    head beside it, in the same round; see :mod:`..heads`). A taken key is
+    head beside it, in the same round; see :mod:`.._heads`). A taken key is
     fine when it holds the same bytes (a retried request), a conflict when it
     holds others."""
     _refuse_if_unconditional(context)
@@ -72,7 +72,7 @@ def put_writes(
     """``put_writes``: one PUT per write, in one round, each only where its
     key is free. A call that finds keys taken (a task run again, a racing
     caller) reads its keys back and settles them by LangGraph's rule (see
-    :mod:`..batches`)."""
+    :mod:`.._batches`)."""
     _refuse_if_unconditional(context)
     token = context.tokens()
     objects = encode_writes(context.serde, config, writes, task_id, task_path, token)

@@ -14,8 +14,8 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from .codec import StoredCheckpoint
-from .keys import CheckpointRef, Layout, WriteRef
+from ._codec import StoredCheckpoint
+from ._keys import CheckpointRef, Layout, WriteRef
 
 __all__ = [
     "ListQuery",

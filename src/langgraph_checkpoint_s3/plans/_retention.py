@@ -1,7 +1,7 @@
 """Bounded storage: what a prefix holds (from LIST alone), idle threads expired
 whole, and each namespace pruned to its newest checkpoints.
 
-Plans over the building blocks of :mod:`.plans`, run by any saver
+Plans over the building blocks of :mod:`._rounds`, run by any saver
 (``saver.run(plan)``) or the CLI.
 
 **Idle expiry deletes whole threads, never a part**, so no resume ever
@@ -28,19 +28,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .delta import DeltaWalk, delta_channels
-from .keys import CheckpointRef, Layout
-from .plans import (
-    PlanContext,
-    concurrently,
-    delete_keys,
-    fetch_checkpoints,
-    list_keys,
-    perform,
-    thread_keys,
-)
-from .protocol import List, Listed, Plan
-from .selection import by_namespace, checkpoint_refs, keys_not_owned_by
+from .._delta import DeltaWalk, delta_channels
+from .._keys import CheckpointRef, Layout
+from .._selection import by_namespace, checkpoint_refs, keys_not_owned_by
+from ..protocol import List, Listed, Plan
+from ._context import PlanContext
+from ._reading import fetch_checkpoints, thread_keys
+from ._rounds import concurrently, delete_keys, list_keys, perform
 
 __all__ = [
     "EXPIRE_CHUNK",

@@ -2,7 +2,7 @@ r"""Finding a namespace's newest checkpoints from a few key listings, exactly.
 
 S3 lists keys in ascending order only, 1,000 a page, so the newest checkpoint
 of a long namespace is on its last page. A listing can start after a bound
-instead: the key layout (:mod:`.keys`) puts every checkpoint id that needs
+instead: the key layout (:mod:`._keys`) puts every checkpoint id that needs
 escaping under :data:`.keys.ODD_MARK`, above every ASCII key, so a listing
 that starts after a plain ASCII *floor* sees every id at or above the floor
 (an unlisted key is a plain id below it). Its answer is proven when the ``k``
@@ -16,7 +16,7 @@ The floors, in the order a read tries them (this is the one statement of it;
   found there (:class:`.plans.RecentReads`); a recent time: LangGraph's ids
   are uuid6, time-ordered strings, so :func:`recent_floor` (a day ago)
   starts one short page before the newest ids of a namespace written lately,
-  at any history length; the namespace's head (:mod:`.heads`), written every
+  at any history length; the namespace's head (:mod:`._heads`), written every
   100 steps. A floor whose listing reached the end makes a higher one
   pointless: it is skipped.
 - ``list(limit=k)``: the head first (for the k newest it lies a hundred steps
@@ -56,10 +56,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .keys import ODD_MARK, SUFFIX, encode_checkpoint_id, percent_decoded
+from ._keys import ODD_MARK, SUFFIX, encode_checkpoint_id, percent_decoded
 
 if TYPE_CHECKING:
-    from .keys import CheckpointRef
+    from ._keys import CheckpointRef
 
 __all__ = [
     "BUCKET_DELIMITER",

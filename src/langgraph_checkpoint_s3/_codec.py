@@ -25,7 +25,8 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from .configs import CheckpointSelector, config_of
+from ._configs import CheckpointSelector, config_of
+from ._keys import CheckpointRef, Layout, WriteRef
 from .envelopes import (
     CHECKPOINT_FORMAT,
     WRITE_FORMAT,
@@ -37,7 +38,6 @@ from .envelopes import (
     WriteEnvelope,
 )
 from .errors import CorruptObjectError
-from .keys import CheckpointRef, Layout, WriteRef
 
 __all__ = [
     "StoredCheckpoint",
@@ -85,7 +85,7 @@ class StoredWrite:
     batch: WriteBatch
     """The call it belongs to (a version 1 write's, under ``V1_CALL``)."""
     earlier: tuple[StoredWrite, ...] = ()
-    """Other calls' writes kept at the same key (see :mod:`.batches`)."""
+    """Other calls' writes kept at the same key (see :mod:`._batches`)."""
 
     def sort_key(self) -> tuple[str, str, int]:
         """LangGraph's order of pending writes: task path, task id, index."""
@@ -314,7 +314,7 @@ def encode_writes(
 ) -> list[tuple[WriteRef, CallWrite]]:
     """The writes of one ``put_writes`` call, each with its key. Every write
     carries the call's ``token`` and the idx of all its writes, so readers can
-    tell a complete call from part of one (see :mod:`.batches`). Two writes to
+    tell a complete call from part of one (see :mod:`._batches`). Two writes to
     one special channel share an idx; the last one is kept, as LangGraph's
     InMemorySaver keeps it."""
     selector = CheckpointSelector.of(config)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from langgraph.checkpoint.base.id import uuid6
 
-from .codec import StoredWrite
+from ._codec import StoredWrite
 from .envelopes import V1_CALL, WriteBatch
 
 __all__ = ["OLD", "Entry", "Step", "complete", "new_token", "step", "visible"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from .keys import CheckpointRef
+from ._keys import CheckpointRef
 
 __all__ = ["CheckpointSelector", "config_of", "next_version", "thread_config"]
 

@@ -1,6 +1,6 @@
 """Heads: a hint per namespace that lets a latest read skip a long history.
 
-A latest read lists the namespace from a floor (:mod:`.recency` states
+A latest read lists the namespace from a floor (:mod:`._recency` states
 which, in what order); a namespace not written for a day, or written more
 than 1,000 times in one, needs a better place to start than a recent time.
 Every :data:`HEAD_EVERY`-th step's ``put`` also writes the namespace's head,
@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ._keys import CheckpointRef
 from .envelopes import HEAD_FORMAT, HeadEnvelope
-from .keys import CheckpointRef
 
 __all__ = ["HEAD_EVERY", "decode_head", "due", "encode_head"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from langgraph.checkpoint.base import DeltaChannelHistory, PendingWrite
 
-from .codec import StoredCheckpoint, StoredWrite
-from .keys import CheckpointRef, WriteRef
+from ._codec import StoredCheckpoint, StoredWrite
+from ._keys import CheckpointRef, WriteRef
 
 __all__ = ["DeltaWalk", "delta_channels", "delta_history", "walk_depth"]
 

@@ -24,10 +24,10 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
 )
 
-from . import plans, retention
-from .batches import new_token
-from .configs import next_version
-from .keys import Layout
+from . import plans
+from ._batches import new_token
+from ._configs import next_version
+from ._keys import Layout
 from .protocol import Plan, RequestOptions
 from .security import warn_if_permissive
 
@@ -238,7 +238,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
     ) -> Plan[dict[str, DeltaChannelHistory]]:
         return plans.get_delta_channel_history(self.context, config, channels)
 
-    # -- bounded storage (plans of :mod:`.retention`) -------------------------
+    # -- bounded storage (plans of :mod:`.plans`) -------------------------
 
     def expire_idle(
         self,
@@ -246,7 +246,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         *,
         dry_run: bool = False,
         now: datetime.datetime | None = None,
-    ) -> retention.Expiry:
+    ) -> plans.Expiry:
         """Delete, whole, every thread not written for ``idle``: its newest
         checkpoint or write (LIST's LastModified, no GET) is older than ``now``
         (default: the clock, UTC) minus ``idle``. Each idle thread is listed
@@ -260,7 +260,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         *,
         dry_run: bool = False,
         now: datetime.datetime | None = None,
-    ) -> retention.Expiry:
+    ) -> plans.Expiry:
         """Async ``expire_idle``."""
         return await self.arun(self._expiry(idle, now, dry_run))
 
@@ -269,17 +269,17 @@ class PlanSaver(BaseCheckpointSaver[str]):
         with their pending writes and the DeltaChannel ancestors they are
         rebuilt from; delete the rest. Every kept checkpoint reads back as
         before."""
-        self.run(retention.prune_keep_last(self.context, thread_ids, keep))
+        self.run(plans.prune_keep_last(self.context, thread_ids, keep))
 
     async def aprune_keep_last(self, thread_ids: Sequence[str], keep: int) -> None:
         """Async ``prune_keep_last``."""
-        await self.arun(retention.prune_keep_last(self.context, thread_ids, keep))
+        await self.arun(plans.prune_keep_last(self.context, thread_ids, keep))
 
     def _expiry(
         self,
         idle: datetime.timedelta,
         now: datetime.datetime | None,
         dry_run: bool,
-    ) -> Plan[retention.Expiry]:
-        before = retention.cutoff(idle, now)
-        return retention.expire_idle(self.context, before, dry_run=dry_run)
+    ) -> Plan[plans.Expiry]:
+        before = plans.cutoff(idle, now)
+        return plans.expire_idle(self.context, before, dry_run=dry_run)

@@ -16,7 +16,7 @@ ids (``1f\\x`` sorts above every uuid6 id of this century, ``1f%5Cx`` below),
 so without the mark a listing that starts after a recent id could miss a
 greater one. With it, such keys all sort after every key that begins with an
 ASCII character, and sit together under one prefix, so a listing from a plain
-ASCII bound sees every id at or above it (see :mod:`.recency`).
+ASCII bound sees every id at or above it (see :mod:`._recency`).
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ class Layout:
         )
 
     def heads_prefix(self) -> str:
-        """Prefix of every head (a hint; see :mod:`.heads`)."""
+        """Prefix of every head (a hint; see :mod:`._heads`)."""
         return self.prefix + _HEADS
 
     def thread_heads_prefix(self, thread_id: str) -> str:
