@@ -82,13 +82,16 @@ def test_send_fan_out(make_saver: SaverFactory) -> None:
     assert state.values == memory.get_state(config).values
 
 
-def test_delta_channel_200_steps_reads_back_exactly(make_saver: SaverFactory) -> None:
+def test_delta_channel_past_two_snapshots_reads_back_exactly(
+    make_saver: SaverFactory,
+) -> None:
+    # 120 steps: two snapshots (every 50 updates) and 20 writes past the last.
     config = thread("delta")
-    delta_graph(make_saver()).invoke({"items": [], "n": 0}, config)
-    ours = delta_graph(make_saver()).get_state(config)
-    memory = delta_graph(InMemorySaver())
+    delta_graph(make_saver(), steps=120).invoke({"items": [], "n": 0}, config)
+    ours = delta_graph(make_saver(), steps=120).get_state(config)
+    memory = delta_graph(InMemorySaver(), steps=120)
     memory.invoke({"items": [], "n": 0}, config)
-    assert ours.values["items"] == list(range(200))
+    assert ours.values["items"] == list(range(120))
     assert ours.values == memory.get_state(config).values
 
 

@@ -1,11 +1,9 @@
-"""The ``s3-checkpoint`` CLI against real S3 servers.
-
-Fast cases run in-process through click's CliRunner (the same ``main`` and exit
-code mapping as the script); the script itself runs as a subprocess, both as
-``python -m langgraph_checkpoint_s3.cli`` and as the installed ``s3-checkpoint``,
-and on a real terminal for the confirmation of ``delete``/``prune``. Data comes
-from real LangGraph graphs and from the saver directly.
-"""
+"""The ``s3-checkpoint`` CLI before it reaches a store: help and exit codes,
+URIs and endpoint URLs refused without leaking a password, the tags ``dump``
+decodes, and a start-up that imports neither boto3 nor LangGraph. Commands
+that talk to a store are in ``tests/unit/test_cli_storage.py`` (the memory
+bucket) and ``tests/servers/test_cli.py`` (real servers, the script as a
+process, a terminal)."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.types import Command
 
 from langgraph_checkpoint_s3 import plans
+from langgraph_checkpoint_s3._keys import CheckpointRef
 from langgraph_checkpoint_s3.cli import cleanup as cli_cleanup
 from langgraph_checkpoint_s3.cli import cli
 from langgraph_checkpoint_s3.cli.history import graph_lines
@@ -811,3 +812,36 @@ def test_a_failed_expiry_still_reports_what_went(
     assert went == [f"t{i:02d}" for i in range(39)]  # all but the refused one
     left = {k.split("/")[2] for k in saver.bucket.objects}
     assert left == {"t39"}  # the second chunk went but for the refused keys
+
+
+def test_list_reads_keys_only(saver: MemorySaver, client: MemoryClient) -> None:
+    layout = saver.layout
+    ids = [f"{i:05d}" for i in range(1001)]
+    for checkpoint_id in ids:
+        ref = CheckpointRef("big", "", checkpoint_id)
+        saver.bucket.put_raw(layout.checkpoint_key(ref), b"{}")
+    client.calls.clear()
+
+    listed = invoke_json("list", *S3, "--thread-id", "big")
+
+    assert [c["checkpoint_id"] for c in listed["checkpoints"]] == ids[::-1]
+    # 1,001 keys: two pages of LIST, the bucket check, and not one GET.
+    assert client.calls == {"HeadBucket": 1, "ListObjectsV2": 2}
+
+
+def test_prune_keep_latest_reports_the_delta_ancestors_it_kept(
+    saver: MemorySaver,
+) -> None:
+    config = thread("delta")
+    delta_graph(saver).invoke({"items": [], "n": 140}, config)
+    state = delta_graph(saver).get_state(config).values
+    total = len(list(saver.list(config)))
+
+    pruned = invoke_json("prune", *S3, "--thread-id", "delta", "--yes")
+
+    kept = [c["checkpoint_id"] for c in pruned["kept"]]
+    assert 1 < len(kept) < total  # the newest and the chain it is rebuilt from
+    assert len(kept) + len(pruned["deleted"]) == total
+    listed = invoke_json("list", *S3, "--thread-id", "delta")
+    assert [c["checkpoint_id"] for c in listed["checkpoints"]] == kept
+    assert delta_graph(saver).get_state(config).values == state

@@ -23,7 +23,7 @@ from tests.support.pending import (
 
 
 @settings(
-    max_examples=2000,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -34,4 +34,4 @@ def on_memory(kind: type[MemoryBucket]) -> SaverFactory:
     "kind", [MemoryBucket, SeaweedFSBucket], ids=["s3", "seaweedfs"]
 )
 def test_plans_behave_like_in_memory_saver(kind: type[MemoryBucket]) -> None:
-    check(on_memory(kind), examples=300, steps=20)
+    check(on_memory(kind), examples=200, steps=20)
