@@ -142,7 +142,8 @@ class PlanSaver(BaseCheckpointSaver[str]):
     ) -> None:
         """Prune threads: ``"keep_latest"`` keeps the newest checkpoint of each
         namespace with its writes (and, for DeltaChannel state, the ancestors
-        and writes it is rebuilt from); ``"delete"`` removes everything."""
+        and writes it is rebuilt from); ``"delete"`` removes everything, and so
+        does ``"delete_all"``, the name LangGraph's Agent Server sends."""
         self.run(plans.prune(self.context, thread_ids, strategy))
 
     def get_delta_channel_history(

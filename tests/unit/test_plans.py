@@ -632,14 +632,43 @@ def test_prune_keep_latest_keeps_the_newest_of_each_namespace(
     assert len(list(saver.list(cfg(thread="t-b")))) == len(other)
 
 
-def test_prune_delete_removes_everything(saver: MemorySaver) -> None:
+@pytest.mark.parametrize("strategy", ["delete", "delete_all"])
+def test_prune_delete_removes_everything(saver: MemorySaver, strategy: str) -> None:
     history(saver, 3)
     with saver.bucket.measure() as cost:
-        saver.prune(["t"], strategy="delete")
+        saver.prune(["t"], strategy=strategy)
     assert cost == Cost(rounds=2, list=3, delete=1)  # checkpoints, writes, heads
     assert saver.bucket.objects == {}
     with saver.bucket.measure() as cost, pytest.raises(ValueError, match="unknown"):
         saver.prune(["t"], strategy="oldest")
+    assert cost == Cost()
+
+
+@pytest.mark.parametrize("strategy", ["delete", "delete_all"])
+async def test_prune_delete_all_deletes_each_thread_in_two_rounds(
+    saver: MemorySaver, strategy: str
+) -> None:
+    """``"delete_all"``, which LangGraph's Agent Server sends, means what its
+    adapter falls back to for a saver without ``aprune``: ``adelete_thread``
+    of each thread. InMemorySaver has no prune to compare with; LangGraph's
+    conformance test of ``delete_all`` passes ``"delete"``."""
+    assert InMemorySaver.prune is BaseCheckpointSaver.prune
+    for thread in ("a", "b", "kept"):
+        history(saver, 3, thread=thread)
+        history(saver, 2, thread=thread, ns="child:1")
+    before = dict(saver.bucket.objects)
+    for thread in ("a", "b"):
+        await saver.adelete_thread(thread)
+    deleted_one_by_one = set(saver.bucket.objects)
+    saver.bucket.objects = before
+    with saver.bucket.measure() as cost:
+        await saver.aprune(["a", "b", "absent", "a"], strategy=strategy)
+    assert set(saver.bucket.objects) == deleted_one_by_one
+    # Every thread's 3 LISTs side by side, then one DeleteObjects (< 1,000 keys).
+    assert cost == Cost(rounds=2, list=3 * 3, delete=1)
+    assert len(list(saver.list(cfg(thread="kept", ns="child:1")))) == 2
+    with saver.bucket.measure() as cost:
+        saver.prune([], strategy=strategy)
     assert cost == Cost()
 
 

@@ -21,7 +21,10 @@ from ._history import delta_walk
 from ._reading import thread_keys
 from ._rounds import concurrently, delete_keys, fetch_objects, list_keys, perform
 
-PRUNE_STRATEGIES = ("keep_latest", "delete")
+PRUNE_STRATEGIES = ("keep_latest", "delete", "delete_all")
+"""``"delete_all"`` is ``"delete"`` under the name LangGraph's Agent Server
+sends (its PruneStrategy DELETE_ALL; its fallback for a saver without
+``aprune`` deletes the threads)."""
 
 
 def delete_thread(context: PlanContext, thread_id: str) -> Plan[None]:
@@ -79,17 +82,22 @@ def copy_thread(context: PlanContext, source: str, target: str) -> Plan[None]:
 def prune(context: PlanContext, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
     """``prune``: ``"keep_latest"`` keeps the newest checkpoint of each
     namespace with its writes (and, for DeltaChannel state, the ancestors and
-    writes it is rebuilt from); ``"delete"`` removes everything."""
+    writes it is rebuilt from); ``"delete"`` and ``"delete_all"`` remove
+    everything, every thread listed in one round and deleted in the next."""
     if strategy not in PRUNE_STRATEGIES:
         raise ValueError(
             f"unknown prune strategy {strategy!r}; use one of {PRUNE_STRATEGIES}"
         )
-    for thread_id in thread_ids:
+    threads = list(dict.fromkeys(thread_ids))
+    if strategy != "keep_latest":
+        listed = yield from concurrently(*(thread_keys(context, t) for t in threads))
+        yield from delete_keys([key for keys in listed for key in keys])
+        return
+    for thread_id in threads:
         keys = yield from thread_keys(context, thread_id)
         keep: list[CheckpointRef] = []
-        if strategy == "keep_latest":
-            refs = checkpoint_refs(context.layout, keys)
-            for latest in newest_per_namespace(refs):
-                walk = yield from delta_walk(context, latest, refs, None)
-                keep += [*walk.chain_refs(), latest]
+        refs = checkpoint_refs(context.layout, keys)
+        for latest in newest_per_namespace(refs):
+            walk = yield from delta_walk(context, latest, refs, None)
+            keep += [*walk.chain_refs(), latest]
         yield from delete_keys(keys_not_owned_by(context.layout, keep, keys))
