@@ -65,6 +65,25 @@ def newest_per_namespace(refs: Iterable[CheckpointRef]) -> list[CheckpointRef]:
     return [group[0] for group in by_namespace(refs).values()]
 
 
+def _bound(before: Mapping[str, Any] | None) -> str | None:
+    """The checkpoint id that ``list``'s ``before`` names, if any.
+
+    LangGraph's Agent Server passes on what its SDK was given, a bare
+    ``{"thread_id", "checkpoint_ns", "checkpoint_id"}`` dict. InMemorySaver
+    fails on one (KeyError: 'configurable'); ignoring it would list
+    everything as if no bound were asked for, so it is refused, clearly."""
+    if not before:
+        return None
+    if "configurable" not in before:
+        raise ValueError(
+            "list(before=...) takes a config, {'configurable': {'checkpoint_id': "
+            f"...}}; got a dict with keys {sorted(before)}: pass "
+            "before={'configurable': before}"
+        )
+    checkpoint_id = (before["configurable"] or {}).get("checkpoint_id")
+    return str(checkpoint_id) if checkpoint_id else None
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """The arguments of ``list``: where to LIST and what to keep."""
@@ -87,13 +106,12 @@ class ListQuery:
     ) -> ListQuery:
         """The query of one ``list(config, filter=, before=, limit=)`` call."""
         configurable = (config or {}).get("configurable") or {}
-        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
         thread_id = configurable.get("thread_id")
         return cls(
             thread_id=None if thread_id is None else str(thread_id),
             checkpoint_ns=configurable.get("checkpoint_ns"),
             checkpoint_id=configurable.get("checkpoint_id") or None,
-            before=before_id or None,
+            before=_bound(before),
             filter=dict(filter or {}),
             limit=limit,
         )

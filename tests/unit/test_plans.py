@@ -527,6 +527,37 @@ def test_list_across_threads_and_namespaces_is_newest_first(
     assert len(list(saver.list(whole))) == 6
 
 
+def test_before_as_the_agent_server_passes_it_is_refused(saver: MemorySaver) -> None:
+    """The Agent Server hands ``list`` its SDK's checkpoint, a bare dict.
+    InMemorySaver fails on it; ours says what to pass, before any request,
+    rather than list everything as if there were no bound. Wrapped in
+    ``configurable``, it is the bound it names, in both savers."""
+    theirs = InMemorySaver()
+    ids = history(saver, 5)
+    for checkpoint_id in ids:
+        checkpoint = empty_checkpoint()
+        checkpoint["id"] = checkpoint_id
+        theirs.put(cfg(), checkpoint, {}, {})
+    bare = {"thread_id": "t", "checkpoint_ns": "", "checkpoint_id": ids[2]}
+    with pytest.raises(KeyError, match="configurable"):
+        list(theirs.list(cfg(), before=bare))  # type: ignore[arg-type]
+    for limit in (None, 2):
+        with (
+            saver.bucket.measure() as cost,
+            pytest.raises(ValueError, match=r"before=\{'configurable': before\}"),
+        ):
+            list(saver.list(cfg(), before=bare, limit=limit))  # type: ignore[arg-type]
+        assert cost == Cost()
+    wrapped: RunnableConfig = {"configurable": bare}
+    for limit in (None, 1):
+        ours = [identity(t) for t in saver.list(cfg(), before=wrapped, limit=limit)]
+        reference = theirs.list(cfg(), before=wrapped, limit=limit)
+        assert ours == [identity(t) for t in reference] == ids[1::-1][:limit]
+    unbound: list[RunnableConfig] = [{}, {"configurable": {}}]
+    for empty in unbound:  # no bound, as in InMemorySaver
+        assert len(list(saver.list(cfg(), before=empty))) == 5
+
+
 # -- lifecycle ------------------------------------------------------------------
 
 
