@@ -27,9 +27,6 @@ from tests.support.races import (
 from tests.support.s3servers import S3Endpoint
 from tests.support.savers import new_bucket
 
-"""A step of a schedule: (caller, index of a request of its round) or
-(caller, -1): the caller crashes and never sends another request."""
-
 
 def racing(
     endpoint: S3Endpoint, bucket: str, rounds: int

@@ -75,7 +75,6 @@ from tests.support.security import (
     OwnSerializer,
     Point,
     Profile,
-    audit,
     get_tuple,
     permissive_warnings,
     plant,
@@ -118,9 +117,6 @@ def mode_flags() -> dict[str, bool]:
         "default_allows_any_type": getattr(default, "_allowed_msgpack_modules", None)
         is True,
     }
-
-
-sys.addaudithook(audit)
 
 
 def ext(code: int, *fields: Any) -> bytes:

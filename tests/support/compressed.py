@@ -25,7 +25,6 @@ TEXT = (
 
 
 LONG = TEXT * 8
-
 """A write value whose object is compressed."""
 
 

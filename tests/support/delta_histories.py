@@ -19,7 +19,6 @@ Saver = BaseCheckpointSaver[Any]
 
 
 Step = tuple[Mapping[str, Any], list[tuple[str, Any]]]
-
 """One checkpoint of a chain: the values it stores, and the writes put on it."""
 
 

@@ -16,7 +16,6 @@ REGULAR = ["a", "b", "c"]
 
 
 Call = tuple[str, list[tuple[str, Any]], str]
-
 """One put_writes call: task id, writes, task path."""
 
 

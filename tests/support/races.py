@@ -15,7 +15,6 @@ Batches = dict[str, list[tuple[str, Any]]]
 
 
 Outcome = tuple[tuple[str, str, Any], ...]
-
 """The pending writes readers see, in order."""
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sys
 import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -103,6 +104,9 @@ def audit(event: str, args: tuple[Any, ...]) -> None:
         with recorders_lock:
             for recorder in recorders:
                 recorder.append((event, repr(args)))
+
+
+sys.addaudithook(audit)
 
 
 @contextmanager

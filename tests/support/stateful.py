@@ -66,7 +66,6 @@ def listed(saver: Any, config: Any, **kwargs: Any) -> list[Any]:
 
 
 SaverFactory = Callable[[], tuple[Any, Callable[[], None]]]
-
 """Makes the saver under test for one example, and what closes it."""
 
 

@@ -33,7 +33,6 @@ from tests.support.races import (
 )
 
 Move = tuple[str, int]
-
 """A step of a schedule: (caller, index of a request of its round) or
 (caller, -1): the caller crashes and never sends another request."""
 
@@ -235,7 +234,6 @@ def serial_outcomes(
 
 
 EARLIER = [("a", "Z"), ("__interrupt__", "Z")]
-
 """A complete call already stored, for races on taken keys."""
 
 

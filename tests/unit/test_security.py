@@ -26,7 +26,6 @@ real variable end to end and checks the fixtures leave the same state.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pytest
@@ -44,12 +43,9 @@ from langgraph_checkpoint_s3.security import (
 from tests.support.security import (
     SERIALIZERS,
     OwnSerializer,
-    audit,
     permissive_warnings,
     set_mode,
 )
-
-sys.addaudithook(audit)
 
 
 @pytest.mark.parametrize("name", SERIALIZERS)
