@@ -36,6 +36,23 @@ __all__ = ["PlanSaver"]
 _T = TypeVar("_T")
 
 
+def _refuse_s3_uris(saver: str, bucket_name: str, prefix: str) -> None:
+    """An S3 URI given for the bucket or the prefix fails here, before any
+    request, with the call that was meant; else botocore would refuse the
+    bucket by a 300-character regex, or the layout the prefix's empty segment."""
+    for given in (bucket_name, prefix):
+        if given[:5].lower() != "s3://":
+            continue
+        bucket, _, key_prefix = given[5:].partition("/")
+        meant = f"{saver}({bucket!r}" + (
+            f", prefix={key_prefix!r})" if key_prefix else ")"
+        )
+        raise ValueError(
+            f"{saver} takes the bucket name and prefix= apart, not an S3 URI: "
+            f"for {given!r} use {meant}"
+        )
+
+
 class PlanSaver(BaseCheckpointSaver[str]):
     """A saver whose every call is a plan of :mod:`.plans`; subclasses say how
     a plan runs, synchronously (``run``) and asynchronously (``arun``)."""
@@ -49,6 +66,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
         conditional_writes: bool = True,
         **kwargs: Any,
     ) -> None:
+        _refuse_s3_uris(type(self).__name__, bucket_name, prefix)
         super().__init__(**kwargs)
         self.bucket_name = bucket_name
         self.layout = Layout(prefix)
