@@ -810,7 +810,8 @@ def cli_sections(output: str) -> dict[str, Any]:
         heading, _, body = chunk.partition("\n")
         if heading.startswith("$ s3-checkpoint "):
             document = body.split("\n\nDone")[0]
-            found[heading.split()[2]] = json.loads(document)
+            command = heading.split()[2]
+            found[command] = document if command == "history" else json.loads(document)
     return found
 
 
@@ -831,12 +832,13 @@ def test_demo_runs() -> None:
     assert "approved: True" in output
     assert "__interrupt__" in output and "__resume__" in output
     sections = cli_sections(output)
-    assert list(sections) == ["threads", "list", "dump"]
+    assert list(sections) == ["threads", "list", "history"]
     assert sections["threads"] == {"threads": ["ticket-1234"]}
-    newest = sections["list"]["checkpoints"][0]["checkpoint_id"]
-    assert sections["dump"]["checkpoint_id"] == newest
-    messages = sections["dump"]["checkpoint"]["channel_values"]["messages"]
-    assert [m["type"] for m in messages] == ["human", "ai", "human", "ai"]
+    listed = [c["checkpoint_id"] for c in sections["list"]["checkpoints"]]
+    # The demo ends on the history: a line per checkpoint, newest first.
+    lines = sections["history"].splitlines()
+    assert [line.split()[1] for line in lines] == listed
+    assert "ran human_review" in lines[1] and "interrupt" in lines[2]
     assert output.rstrip().endswith("Done: the S3 server is stopped.")
 
 

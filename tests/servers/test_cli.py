@@ -769,10 +769,37 @@ def test_local_s3_script_starts_a_server_with_the_bucket() -> None:
         assert json.loads(listed.stdout) == {"threads": []}
         again = run_script(["bash", str(script)], env)  # the running one, reused
         assert again.stdout == started.stdout
+        status = run_script(["bash", str(script), "status"], env)
+        assert status.returncode == 0
+        assert status.stderr.startswith(
+            f"local-s3: running on {exports['AWS_ENDPOINT_URL_S3']} (pid "
+        )
     finally:
         stopped = run_script(["bash", str(script), "stop"], env)
     assert stopped.returncode == 0
     assert "stopped the server" in stopped.stderr
+    status = run_script(["bash", str(script), "status"], env)
+    assert (status.returncode, status.stderr) == (
+        1,
+        f"local-s3: not running on http://127.0.0.1:{port}\n",
+    )
+
+
+def test_local_s3_script_names_a_port_another_program_holds() -> None:
+    script = ROOT / "scripts" / "local-s3"
+    with socket.socket() as holder:  # listens and never answers, as a stranger
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["LOCAL_S3_PORT"] = str(port)
+        taken = run_script(["bash", str(script)], env)
+    assert taken.returncode == 1
+    assert taken.stdout == ""
+    assert taken.stderr == (
+        f"local-s3: port {port} on 127.0.0.1 is in use by another program; pick "
+        f"a free one, e.g. LOCAL_S3_PORT=9100 {script}\n"
+    )
 
 
 @pytest.mark.parametrize(
