@@ -21,10 +21,15 @@ Blocks are found by their fence and handled by kind (see ``kind``):
   layout) are checked against stored objects, the schemas, the keys really
   written and the S3 calls the code makes.
 
+- The Agent Server recipe: its ``langgraph.json`` and its checkpointer
+  factory (``python`` with ``def make_saver``) are the files of
+  ``examples/agent_server/``; the factory is entered on the moto server.
+
 Skipped, each for the reason in ``SKIPPED``: ``./scripts/demo`` (the demo is
 run directly by ``test_demo_runs``), ``./scripts/test`` and ``.ci/run`` (they
-run this suite), the lint and type-check commands, and the benchmark (a ~30 s
-measurement; only its options are checked).
+run this suite), the lint and type-check commands, the benchmark (a ~30 s
+measurement; only its options are checked), and ``langgraph dev`` (the
+recipe's server, run by ``tests/servers/test_agent_server.py``).
 """
 
 from __future__ import annotations
@@ -86,6 +91,8 @@ SKIPPED = {
     ".venv/bin/python -m mypy": "type check, run by .ci/run",
     "python -m benchmarks": "a ~30 s measurement run that never fails on a "
     "figure; test_bench_options checks its options",
+    "langgraph dev": "starts LangGraph's Agent Server on the recipe, as "
+    "tests/servers/test_agent_server.py does on moto",
 }
 
 # The S3 API calls the code makes, and the IAM action each needs.
@@ -170,7 +177,7 @@ def kind(block: Block) -> str:
     if block.info == "python signature":
         return "signature"
     if block.lang == "python":
-        return "python"
+        return "agent-server-factory" if "def make_saver" in block.text else "python"
     if block.lang == "console":
         return "console"
     if block.lang == "bash":
@@ -189,6 +196,8 @@ def kind(block: Block) -> str:
             return "policy"
         if '"format": "langgraph-checkpoint-s3/write"' in block.text:
             return "write-example"
+        if '"checkpointer"' in block.text:
+            return "agent-server-config"
     if block.lang == "text":
         if "├──" in block.text:
             return "tree"
@@ -589,6 +598,78 @@ def test_policy_covers_every_s3_call() -> None:
     unknown = calls - PERMISSIONS.keys()
     assert not unknown, f"S3 calls without a known IAM action: {unknown}"
     assert {PERMISSIONS[call] for call in calls} == set(statement["Action"])
+
+
+# -- the Agent Server recipe ------------------------------------------------------
+
+AGENT_SERVER = ROOT / "examples" / "agent_server"
+
+
+def without_docstring(source: str) -> str:
+    """The code of a module, less its docstring and comments."""
+    tree = ast.parse(source)
+    if ast.get_docstring(tree) is not None:
+        tree.body = tree.body[1:]
+    return ast.dump(tree)
+
+
+def test_agent_server_blocks_are_the_example() -> None:
+    config = json.loads(the_block("agent-server-config").text)
+    assert config == json.loads((AGENT_SERVER / "langgraph.json").read_text("utf-8"))
+    factory = (AGENT_SERVER / "s3_saver.py").read_text("utf-8")
+    block = the_block("agent-server-factory").text
+    assert without_docstring(block) == without_docstring(factory)
+    path, name = config["checkpointer"]["path"].split(":")
+    assert (AGENT_SERVER / path).resolve() == AGENT_SERVER / "s3_saver.py"
+    assert f"async def {name}(" in block
+
+
+def test_agent_server_factory_opens_the_saver(
+    empty_store: Store, tmp_path: Path
+) -> None:
+    """The factory as the server enters it, with the README's variables: the
+    saver is open on the bucket and prefix they name, and writes there."""
+    (tmp_path / "s3_saver.py").write_text(
+        the_block("agent-server-factory").text, encoding="utf-8"
+    )
+    driver = textwrap.dedent(
+        """
+        import asyncio
+
+        from langgraph.checkpoint.base import empty_checkpoint
+
+        from s3_saver import make_saver
+
+
+        async def main():
+            async with make_saver() as saver:
+                print(type(saver).__name__, saver.bucket_name, saver.layout.prefix)
+                config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+                stored = await saver.aput(config, empty_checkpoint(), {}, {})
+                print((await saver.aget_tuple(stored)) is not None)
+
+
+        asyncio.run(main())
+        """
+    )
+    for prefix in ("agent-server/", "elsewhere/"):
+        env = sdk_env(empty_store.endpoint)
+        env["S3_CHECKPOINT_BUCKET"] = BUCKET
+        if prefix != "agent-server/":  # else the factory's default
+            env["S3_CHECKPOINT_PREFIX"] = prefix
+        done = subprocess.run(
+            [sys.executable, "-c", driver],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert done.returncode == 0, done.stderr
+        opened = f"AsyncS3CheckpointSaver {BUCKET} {prefix}"
+        assert done.stdout.splitlines() == [opened, "True"]
+        assert any(key.startswith(prefix) for key in empty_store.list_keys())
 
 
 # -- bash and console blocks on the quick start's data ----------------------------
