@@ -43,7 +43,8 @@ def load_text(meta_: Mapping[str, Any]) -> str:
 def meta() -> dict[str, Any]:
     """The interpreter, machine and library versions the figures came from."""
     versions = {}
-    for dist in ("langgraph", "langgraph-checkpoint", "boto3", "aioboto3", "moto"):
+    dists = ("langgraph", "langgraph-checkpoint", "boto3", "aiobotocore", "moto")
+    for dist in dists:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[dist] = importlib.metadata.version(dist)
     return {

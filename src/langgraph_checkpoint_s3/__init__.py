@@ -1,7 +1,7 @@
 """LangGraph checkpoint savers for Amazon S3 and S3-compatible stores.
 
 Names are imported on first use, so ``import langgraph_checkpoint_s3`` (and the
-``s3-checkpoint`` CLI) does not pay for aioboto3 unless the async saver is used.
+``s3-checkpoint`` CLI) does not pay for aiobotocore unless the async saver is used.
 """
 
 from __future__ import annotations

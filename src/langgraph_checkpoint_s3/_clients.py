@@ -1,4 +1,5 @@
-"""The botocore settings of the clients the savers create, for both shells.
+"""The clients the savers create, for both shells: their botocore settings,
+and the sessions the async saver accepts.
 
 Retries are botocore's own (standard mode: throttling, 5xx, timeouts, resets),
 not a loop of ours. What a user sets wins: a ``Config`` passed to the saver,
@@ -14,13 +15,27 @@ import json
 import os
 import random
 import re
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import aioboto3
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import AioSession
+    from types_aiobotocore_s3 import S3Client
+
+    AsyncSession: TypeAlias = AioSession | aioboto3.Session
 
 __all__ = [
+    "AIOBOTO3_EXTRA",
     "DEFAULT_ATTEMPTS",
     "DEFAULT_CONCURRENCY",
+    "async_session",
     "cache_endpoints_per_bucket",
     "client_settings",
+    "open_async_client",
     "retry_conditional_conflicts",
 ]
 
@@ -30,6 +45,9 @@ DEFAULT_ATTEMPTS = 5
 environment or the AWS config file says otherwise."""
 
 _CONFLICT = "ConditionalRequestConflict"
+
+AIOBOTO3_EXTRA = "pip install 'langgraph-checkpoint-s3[aioboto3]'"
+_TAKES = "AsyncS3CheckpointSaver: session= takes an aiobotocore AioSession"
 
 
 def _retries() -> dict[str, Any]:
@@ -135,3 +153,40 @@ def _read_by_rules(
             name for name in names if re.search(rf"\b{re.escape(name)}\b", rules)
         )
     return _RULES_READ[cached]
+
+
+def async_session(session: object | None) -> AsyncSession:
+    """The session the async saver creates its client from: the one given,
+    aiobotocore's or aioboto3's, else a default aiobotocore session (the
+    standard AWS configuration, read as boto3's default session reads it).
+    Anything else is refused here, when the saver is made, not on entry."""
+    from aiobotocore.session import AioSession
+
+    if session is None:
+        return AioSession()
+    if isinstance(session, AioSession):
+        return session
+    kind = f"{type(session).__module__}.{type(session).__qualname__}"
+    try:
+        import aioboto3
+    except ImportError:  # the extra is not installed
+        raise TypeError(
+            f"{_TAKES}, or an aioboto3.Session once aioboto3 is installed "
+            f"({AIOBOTO3_EXTRA}); got a {kind}"
+        ) from None
+    if isinstance(session, aioboto3.Session):
+        return session
+    raise TypeError(f"{_TAKES} or an aioboto3.Session; got a {kind}")
+
+
+def open_async_client(
+    session: AsyncSession, endpoint_url: str | None, config: AioConfig
+) -> AbstractAsyncContextManager[S3Client]:
+    """An S3 client of ``session``, opened and closed as a context manager."""
+    from aiobotocore.session import AioSession
+
+    if isinstance(session, AioSession):
+        return session.create_client("s3", endpoint_url=endpoint_url, config=config)
+    # boto3's Session.client, which aioboto3 keeps: create_client on the
+    # AioSession it wraps, which carries boto3's handlers and user agent.
+    return session.client("s3", endpoint_url=endpoint_url, config=config)

@@ -1,5 +1,5 @@
-"""AsyncS3CheckpointSaver: runs the plans of :mod:`.plans` on aioboto3. It only
-moves bytes: a round's requests are gathered under a semaphore."""
+"""AsyncS3CheckpointSaver: runs the plans of :mod:`.plans` on aiobotocore. It
+only moves bytes: a round's requests are gathered under a semaphore."""
 
 from __future__ import annotations
 
@@ -8,21 +8,24 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import aioboto3
 from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import plans, protocol
 from ._base import PlanSaver
 from ._clients import (
     DEFAULT_CONCURRENCY,
+    async_session,
     cache_endpoints_per_bucket,
     client_settings,
+    open_async_client,
     retry_conditional_conflicts,
 )
 from .protocol import Get, Plan, Request, RequestOptions, Stepper
 
 if TYPE_CHECKING:
+    import aioboto3
     from types_aiobotocore_s3 import S3Client
 
 __all__ = ["AsyncS3CheckpointSaver"]
@@ -48,14 +51,16 @@ class _Opened:
 
 class AsyncS3CheckpointSaver(PlanSaver):
     """A LangGraph checkpoint saver that stores checkpoints in Amazon S3, on
-    aioboto3. Use it as an async context manager: it holds one S3 client for
-    its lifetime and checks the bucket when entered.
+    aiobotocore. Use it as an async context manager: it holds one S3 client
+    for its lifetime and checks the bucket when entered.
 
     Args:
         bucket_name: The bucket; it must exist (checked on entry with HeadBucket).
         prefix: Prefix of every key (default ``"checkpoints/"``).
-        session: An ``aioboto3.Session``; a default one when omitted (honouring
-            ``AWS_ENDPOINT_URL_S3`` and the standard credential chain).
+        session: An aiobotocore ``AioSession``, or an ``aioboto3.Session``
+            (the ``aioboto3`` extra); a default ``AioSession`` when omitted
+            (honouring ``AWS_ENDPOINT_URL_S3`` and the standard credential
+            chain). Any other object is a TypeError.
         endpoint_url: Endpoint of an S3-compatible store.
         max_concurrency: How many S3 requests one call may have in flight.
         s3_client: An open aiobotocore S3 client to use instead of creating
@@ -82,7 +87,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
         bucket_name: str,
         *,
         prefix: str = "checkpoints/",
-        session: aioboto3.Session | None = None,
+        session: AioSession | aioboto3.Session | None = None,
         endpoint_url: str | None = None,
         max_concurrency: int = DEFAULT_CONCURRENCY,
         s3_client: S3Client | None = None,
@@ -98,7 +103,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
             conditional_writes=conditional_writes,
             **kwargs,
         )
-        self.session = session or aioboto3.Session()
+        self.session = async_session(session)
         self.endpoint_url = endpoint_url
         self.max_concurrency = max_concurrency
         self.client_config = client_config
@@ -118,7 +123,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
             if self.client_config is not None:
                 config = config.merge(self.client_config)
             client = await stack.enter_async_context(
-                self.session.client("s3", endpoint_url=self.endpoint_url, config=config)
+                open_async_client(self.session, self.endpoint_url, config)
             )
             cache_endpoints_per_bucket(client)
         retry_conditional_conflicts(client.meta.events)
@@ -141,7 +146,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
 
     @property
     def client(self) -> S3Client:
-        """The aioboto3 S3 client, open while the saver is entered."""
+        """The aiobotocore S3 client, open while the saver is entered."""
         if self._opened.client is None:
             raise RuntimeError(_NOT_OPEN)
         return self._opened.client

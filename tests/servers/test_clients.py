@@ -24,7 +24,7 @@ from tests.support.clients import (
 from tests.support.counting import count_requests
 from tests.support.histories import cfg
 from tests.support.s3servers import S3Endpoint
-from tests.support.savers import new_bucket, session_for
+from tests.support.savers import aioboto3_session_for, new_bucket, session_for
 
 
 def test_retry_settings_from_the_environment_win(
@@ -95,7 +95,7 @@ async def test_async_saver_sends_the_options_on_a_given_client(
     bucket = new_bucket(moto)
     seen: list[str | None] = []
     session = session_for(moto)
-    async with session.client("s3", endpoint_url=moto.url) as client:
+    async with session.create_client("s3", endpoint_url=moto.url) as client:
         _record(client, seen)
         saver = AsyncS3CheckpointSaver(
             bucket, s3_client=client, request_options=OPTIONS
@@ -122,6 +122,43 @@ async def test_async_client_config_is_merged_over_ours(moto: S3Endpoint) -> None
     async with saver:
         config: Any = saver.client.meta.config
         assert config.read_timeout == 7
+
+
+async def _requests_of_a_short_run(saver: AsyncS3CheckpointSaver) -> Any:
+    async with saver:
+        config: Any = saver.client.meta.config
+        settings = {
+            name: getattr(config, name)
+            for name in ("retries", "max_pool_connections", "read_timeout")
+        }
+        with count_requests(saver.client) as counts:
+            checkpoint = empty_checkpoint()
+            stored = await saver.aput(cfg(), checkpoint, {"step": 0}, {})
+            await saver.aput_writes(stored, [("a", 1), ("b", 2)], "task")
+            found = await saver.aget_tuple(cfg())
+            assert found is not None and len(found.pending_writes or []) == 2
+            assert len([c async for c in saver.alist(cfg())]) == 1
+    return settings, dict(counts)
+
+
+async def test_an_aioboto3_session_makes_the_same_client(moto: S3Endpoint) -> None:
+    """The aioboto3 extra: its session gives the client aiobotocore's gives,
+    with the same settings and the same requests."""
+    runs = [
+        await _requests_of_a_short_run(
+            AsyncS3CheckpointSaver(
+                new_bucket(moto),
+                session=session,
+                endpoint_url=moto.url,
+                max_concurrency=5,
+            )
+        )
+        for session in (session_for(moto), aioboto3_session_for(moto))
+    ]
+    assert runs[0] == runs[1]
+    settings, counts = runs[0]
+    assert settings["max_pool_connections"] == 5
+    assert counts["PutObject"] == 4  # a checkpoint, its check and two writes
 
 
 class _Raw:
@@ -245,7 +282,7 @@ async def test_async_saver_refuses_a_store_that_ignores_conditional_writes(
     moto: S3Endpoint,
 ) -> None:
     bucket = new_bucket(moto)
-    async with session_for(moto).client("s3", endpoint_url=moto.url) as client:
+    async with session_for(moto).create_client("s3", endpoint_url=moto.url) as client:
         _drop_conditions(client)
         async with AsyncS3CheckpointSaver(bucket, s3_client=client) as saver:
             with pytest.raises(ConditionalWritesError):

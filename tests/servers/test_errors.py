@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aioboto3
 import boto3
 import pytest
+from aiobotocore.session import AioSession
 from botocore.awsrequest import AWSResponse
 from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
 
@@ -70,9 +70,9 @@ def test_wrong_credentials_fail_at_construction(seaweedfs: S3Endpoint) -> None:
 
 async def test_wrong_credentials_fail_on_entry(seaweedfs: S3Endpoint) -> None:
     bucket = new_bucket(seaweedfs)
-    session = aioboto3.Session(
-        aws_access_key_id="AKNOBODY", aws_secret_access_key="x", region_name="us-east-1"
-    )
+    session = AioSession()
+    session.set_credentials("AKNOBODY", "x")
+    session.set_config_variable("region", "us-east-1")
     saver = AsyncS3CheckpointSaver(bucket, session=session, endpoint_url=seaweedfs.url)
     with pytest.raises(CredentialsError, match="InvalidAccessKeyId"):
         async with saver:

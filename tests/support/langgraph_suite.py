@@ -30,7 +30,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-import aioboto3
 import botocore.endpoint
 import botocore.handlers
 import pytest
@@ -40,6 +39,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver, S3CheckpointSaver
 
 from .s3servers import S3Endpoint, create_bucket
+from .savers import session_for
 
 __all__ = ["async_checkpointer", "s3_suite_endpoint", "sync_checkpointer"]
 
@@ -132,15 +132,10 @@ async def async_checkpointer(
             yield memory
         return
     endpoint: S3Endpoint = request.getfixturevalue("s3_suite_endpoint")
-    session = aioboto3.Session(
-        aws_access_key_id=endpoint.access_key,
-        aws_secret_access_key=endpoint.secret_key,
-        region_name=endpoint.region,
-    )
     async with AsyncS3CheckpointSaver(
         BUCKET,
         prefix=_prefix(),
-        session=session,
+        session=session_for(endpoint),
         endpoint_url=endpoint.url,
         **_serde(),
     ) as saver:

@@ -201,12 +201,12 @@ Make = Callable[[], Awaitable[BaseCheckpointSaver[Any]]]
 @asynccontextmanager
 async def savers(kind: str, endpoint: S3Endpoint, bucket: str) -> AsyncIterator[Make]:
     """Makes open savers of ``kind`` on ``bucket``; the shared-client kind
-    gives every saver the same aioboto3 client."""
+    gives every saver the same aiobotocore client."""
     async with AsyncExitStack() as stack:
         client: Any = None
         if kind == "async on a shared client":
             client = await stack.enter_async_context(
-                session_for(endpoint).client("s3", endpoint_url=endpoint.url)
+                session_for(endpoint).create_client("s3", endpoint_url=endpoint.url)
             )
 
         async def make() -> BaseCheckpointSaver[Any]:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 import typing
 from typing import Any
 
+import aioboto3
+import boto3
 import pytest
+from aiobotocore.session import AioSession
 from botocore.config import Config
 
-from langgraph_checkpoint_s3._clients import DEFAULT_ATTEMPTS, client_settings
+from langgraph_checkpoint_s3 import AsyncS3CheckpointSaver
+from langgraph_checkpoint_s3._clients import (
+    AIOBOTO3_EXTRA,
+    DEFAULT_ATTEMPTS,
+    client_settings,
+)
 from langgraph_checkpoint_s3.protocol import (
     Put,
     Request,
@@ -95,3 +104,35 @@ def test_endpoints_cached_per_bucket_are_the_endpoints_botocore_resolves() -> No
                 urls = [r[0] for r in resolved]
                 assert resolved[0] == resolved[1], (kwargs, bucket, operation)
                 assert urls[0].startswith(("http://", "https://"))
+
+
+def test_the_async_saver_takes_aiobotocore_and_aioboto3_sessions() -> None:
+    assert isinstance(AsyncS3CheckpointSaver("b").session, AioSession)
+    for session in (AioSession(), aioboto3.Session(region_name="eu-west-1")):
+        assert AsyncS3CheckpointSaver("b", session=session).session is session
+
+
+def test_a_session_the_async_saver_cannot_use_is_refused_in_one_line() -> None:
+    sync_session: Any = boto3.Session(region_name="eu-west-1")  # mypy refuses it
+    with pytest.raises(TypeError) as info:
+        AsyncS3CheckpointSaver("b", session=sync_session)
+    message = str(info.value)
+    assert message == (
+        "AsyncS3CheckpointSaver: session= takes an aiobotocore AioSession or an "
+        "aioboto3.Session; got a boto3.session.Session"
+    )
+
+
+def test_without_aioboto3_the_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As in a venv without the extra: importing aioboto3 fails. Only a
+    # session the saver cannot use reaches for it (scripts/coinstall runs
+    # the async saver in such a venv).
+    monkeypatch.setitem(sys.modules, "aioboto3", None)
+    assert isinstance(AsyncS3CheckpointSaver("b").session, AioSession)
+    with pytest.raises(TypeError) as info:
+        AsyncS3CheckpointSaver("b", session=typing.cast(Any, object()))
+    message = str(info.value)
+    assert AIOBOTO3_EXTRA in message and "\n" not in message
+    assert message.endswith("got a builtins.object")
