@@ -87,6 +87,8 @@ SKIPPED = {
     "./scripts/langgraph-suite": "runs LangGraph's own tests, as .ci/run does",
     "./scripts/test-pythons": "runs the unit tests on two more Pythons, as .ci/run "
     "does",
+    "./scripts/coinstall": "installs the package into two new venvs and runs the "
+    "savers there, as .ci/run does",
     ".venv/bin/python -m ruff": "lint and format check, run by .ci/run",
     ".venv/bin/python -m mypy": "type check, run by .ci/run",
     "python -m benchmarks": "a ~30 s measurement run that never fails on a "
