@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-# Strict deserialization (README, Security): LangGraph reads this once, when it
+# Strict deserialization (docs/security.md): LangGraph reads this once, when it
 # is first imported, so it is set before any import below.
 os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
 

@@ -74,7 +74,7 @@ class AsyncS3CheckpointSaver(PlanSaver):
             first one is checked once to be honoured (ConditionalWritesError
             when the store ignores them). False: for stores without
             conditional writes; racing writers may then replace each other's
-            objects (see the README, Consistency and safety).
+            objects (see docs/requests.md, Consistency and safety).
         **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
 
     The sync methods work from threads other than the saver's event loop (a

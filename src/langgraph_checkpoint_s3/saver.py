@@ -56,7 +56,7 @@ class S3CheckpointSaver(PlanSaver):
             first one is checked once to be honoured (ConditionalWritesError
             when the store ignores them). False: for stores without
             conditional writes; racing writers may then replace each other's
-            objects (see the README, Consistency and safety).
+            objects (see docs/requests.md, Consistency and safety).
         **kwargs: Passed to ``BaseCheckpointSaver`` (e.g. ``serde``).
 
     Raises:

@@ -81,8 +81,8 @@ def warn_if_permissive(serde: SerializerProtocol, location: str) -> bool:
         "process. Set LANGGRAPH_STRICT_MSGPACK=true before langgraph is "
         "imported (compiled graphs then also allow the types of their state "
         "schema), or pass serde=JsonPlusSerializer(allowed_msgpack_modules="
-        "[...]); do not enable pickle_fallback. See the Security section of "
-        "the langgraph-checkpoint-s3 README.",
+        "[...]); do not enable pickle_fallback. See docs/security.md of "
+        "langgraph-checkpoint-s3.",
         PermissiveSerializerWarning,
         stacklevel=_first_frame_outside_package(),
     )

@@ -1,4 +1,5 @@
-"""Every code block of README.md works as written, and the demo runs.
+"""Every code block of README.md and of the pages in docs/ works as written,
+and the demo runs.
 
 Blocks are found by their fence and handled by kind (see ``kind``):
 
@@ -73,6 +74,8 @@ from tests.support import ROOT
 from tests.support.s3servers import S3Endpoint
 
 README = ROOT / "README.md"
+# The manual: the README, then its pages, each block checked where it stands.
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 BUCKET = "my-checkpoints-bucket"
 PREFIX = "my-app/checkpoints/"
 LOCAL_STORE = "http://localhost:9000"
@@ -112,6 +115,7 @@ PERMISSIONS = {
 
 @dataclass(frozen=True)
 class Block:
+    document: str  # the file, relative to the repository
     lang: str
     info: str
     text: str
@@ -121,9 +125,11 @@ class Block:
 
     @property
     def name(self) -> str:
-        """For test ids: the section and the line, e.g. ``dump-L640``."""
+        """For test ids: the page, the section and the line, e.g.
+        ``cli-dump-L640`` (``README`` for the README)."""
         slug = re.sub(r"[^a-z0-9]+", "-", self.section.lower()).strip("-")
-        return f"{slug or 'top'}-L{self.line}"
+        page = Path(self.document).stem
+        return f"{page}-{slug or 'top'}-L{self.line}"
 
     def commands(self) -> list[str]:
         return [
@@ -133,7 +139,7 @@ class Block:
         ]
 
 
-def parse_blocks(markdown: str) -> list[Block]:
+def parse_blocks(document: str, markdown: str) -> list[Block]:
     blocks: list[Block] = []
     section = ""
     fence: str | None = None
@@ -152,16 +158,23 @@ def parse_blocks(markdown: str) -> list[Block]:
             previous = blocks[-1] if blocks and blocks[-1].section == section else None
             lang = info.split()[0] if info else ""
             text = "\n".join(body) + "\n"
-            blocks.append(Block(lang, info, text, start, section, previous))
+            blocks.append(Block(document, lang, info, text, start, section, previous))
             fence = None
         else:
             body.append(line)
-    assert fence is None, f"README.md: the fence opened on line {start} never closes"
+    assert fence is None, f"{document}: the fence opened on line {start} never closes"
     return blocks
 
 
-MARKDOWN = README.read_text(encoding="utf-8")
-BLOCKS = parse_blocks(MARKDOWN)
+MARKDOWNS = {
+    str(path.relative_to(ROOT)): path.read_text(encoding="utf-8") for path in DOCUMENTS
+}
+MARKDOWN = "\n".join(MARKDOWNS.values())
+BLOCKS = [
+    block
+    for document, markdown in MARKDOWNS.items()
+    for block in parse_blocks(document, markdown)
+]
 
 
 def skip_reason(block: Block) -> str | None:
@@ -205,6 +218,8 @@ def kind(block: Block) -> str:
             return "tree"
         if block.text.startswith("{prefix}"):
             return "key-templates"
+        if block.text.startswith("src/langgraph_checkpoint_s3/"):
+            return "module-tree"
     return "unknown"
 
 
@@ -213,7 +228,13 @@ def blocks_of(wanted: str) -> list[Block]:
 
 
 def the_block(wanted: str) -> Block:
-    (block,) = blocks_of(wanted)
+    """The one block of a kind; the key templates are stated in the stored
+    format's page (the design restates them, see
+    ``test_key_templates_are_stated_alike``)."""
+    found = blocks_of(wanted)
+    if wanted == "key-templates":
+        found = [b for b in found if b.document == "docs/format.md"]
+    (block,) = found
     return block
 
 
@@ -226,10 +247,10 @@ def output_of(block: Block) -> Block | None:
 
 
 def section_lines(section: str) -> list[str]:
-    """The README lines under a heading, up to the next heading."""
+    """The lines under a heading of the manual, up to the next heading."""
     lines = MARKDOWN.splitlines()
     starts = [i for i, line in enumerate(lines) if line.lstrip("#").strip() == section]
-    assert len(starts) == 1, f"README.md has {len(starts)} sections {section!r}"
+    assert len(starts) == 1, f"the manual has {len(starts)} sections {section!r}"
     rest = lines[starts[0] + 1 :]
     end = next((i for i, line in enumerate(rest) if line.startswith("#")), len(rest))
     return rest[:end]
@@ -398,7 +419,7 @@ def run_bash(
 
 def test_every_block_has_a_check() -> None:
     unknown = [f"{b.name} ({b.section})" for b in BLOCKS if kind(b) == "unknown"]
-    assert not unknown, f"README blocks no test knows how to check: {unknown}"
+    assert not unknown, f"blocks no test knows how to check: {unknown}"
     counts = {k: len(blocks_of(k)) for k in ("python", "cli", "cli-output")}
     assert counts["python"] >= 5 and counts["cli"] >= 4 and counts["cli-output"] >= 3
 
@@ -538,6 +559,32 @@ def test_tree_and_key_templates_agree() -> None:
         for path in tree_paths(the_block("tree").text)
     }
     assert drawn == templates
+
+
+def test_key_templates_are_stated_alike() -> None:
+    stated = {block.text for block in blocks_of("key-templates")}
+    assert len(blocks_of("key-templates")) == 2 and len(stated) == 1, stated
+
+
+def test_module_tree_names_the_modules_there_are() -> None:
+    """The design's tree of the source: every module it names exists, and it
+    names every module of the package (the CLI's are summed up as ``cli/``)."""
+    (block,) = blocks_of("module-tree")
+    package = ROOT / "src" / "langgraph_checkpoint_s3"
+    named: set[str] = set()
+    for line in block.text.splitlines()[1:]:
+        if not line.startswith(" "):
+            break  # the package's tree ends where the repository's resumes
+        # A line indented twice is inside plans/, modules it mentions too.
+        folder = "plans/" if line.startswith("    ") else ""
+        named.update(folder + m for m in re.findall(r"\b_?[a-z_]+\.py\b", line))
+    assert named and all((package / name).exists() for name in named), named
+    modules = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.parent.name != "cli" and path.name != "__init__.py"
+    }
+    assert modules <= named, sorted(modules - named)
 
 
 def test_stored_keys_follow_the_templates(seeded_store: Store) -> None:

@@ -112,7 +112,7 @@ def _check_conditions(
             "exists, so it ignores conditional writes; first-wins writes and "
             "checkpoints that are never replaced cannot be kept there. Use a "
             "store that supports them, or pass conditional_writes=False to run "
-            "without (see the README, Consistency and safety)",
+            "without (see docs/requests.md, Consistency and safety)",
             operation="PutObject",
             key=done[0].key,
         )
