@@ -2,7 +2,7 @@
 
 The two savers differ only in how they run a plan: :class:`.S3CheckpointSaver`
 performs its rounds on boto3 (``run`` native, ``arun`` in a worker thread),
-:class:`.AsyncS3CheckpointSaver` on aioboto3 (``arun`` native, ``run`` on its
+:class:`.AsyncS3CheckpointSaver` on aiobotocore (``arun`` native, ``run`` on its
 loop from another thread). Everything else is here, one line per method.
 """
 

@@ -687,14 +687,14 @@ def test_help_names_every_command() -> None:
     assert all(re.search(rf"^  {name}\b", text, re.M) for name in commands)
 
 
-# -- the README's samples of text output ------------------------------------------
+# -- the CLI page's samples of text output -----------------------------------------
 
-README = ROOT / "README.md"
+CLI_PAGE = ROOT / "docs" / "cli.md"
 
 
-def readme_samples(section: str) -> list[list[str]]:
-    """The indented (text output) blocks under a README heading."""
-    lines = README.read_text(encoding="utf-8").splitlines()
+def page_samples(section: str) -> list[list[str]]:
+    """The indented (text output) blocks under a heading of the CLI's page."""
+    lines = CLI_PAGE.read_text(encoding="utf-8").splitlines()
     start = lines.index(f"### {section}") + 1
     end = next(i for i in range(start, len(lines)) if lines[i].startswith("#"))
     blocks: list[list[str]] = []
@@ -744,25 +744,25 @@ def quick_start(saver: MemorySaver) -> None:
     graph.invoke({"value": 10}, config)
 
 
-def test_readme_history_samples_are_what_history_prints(
+def test_history_samples_are_what_history_prints(
     bucket: MemoryBucket, client: MemoryClient
 ) -> None:
     saver = MemorySaver(bucket, prefix="my-app/checkpoints/")
     quick_start(saver)
     time_travel(saver)
     prefix = ["--s3-prefix", "s3://bucket/my-app/checkpoints/"]
-    linear, branches = readme_samples("history")
+    linear, branches = page_samples("history")
     for sample, thread_id in ((linear, "thread-1"), (branches, "chat")):
         printed = invoke(["history", *prefix, "--thread-id", thread_id]).stdout
         assert normalized(printed.splitlines()) == normalized(sample)
 
 
-def test_readme_stats_table_sample_is_what_stats_prints(
+def test_stats_table_sample_is_what_stats_prints(
     bucket: MemoryBucket, client: MemoryClient
 ) -> None:
     saver = MemorySaver(bucket, prefix="my-app/checkpoints/")
     quick_start(saver)
-    (sample,) = readme_samples("stats")
+    (sample,) = page_samples("stats")
     args = ["stats", "--s3-prefix", "s3://bucket/my-app/checkpoints/"]
     printed = invoke([*args, "--format", "table", "--channels"]).stdout
     assert normalized(printed.splitlines()) == normalized(sample)
