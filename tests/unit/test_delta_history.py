@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
@@ -27,8 +26,6 @@ from tests.support.delta_histories import (
     history,
     step_checkpoint,
 )
-from tests.support.graphs import delta_graph, thread
-from tests.support.histories import PREFIX
 from tests.support.memory_bucket import MemoryBucket, MemorySaver
 
 
@@ -151,47 +148,3 @@ def test_malformed_delta_counters_cost_requests_never_a_wrong_answer(
             kept = [t.config["configurable"]["checkpoint_id"] for t in saver.list(None)]
             assert head["configurable"]["checkpoint_id"] in kept
     assert answers[0] == answers[1] == {"ch": {"writes": [1, 2, 3], "seed": 0}}
-
-
-def test_delta_history_is_the_base_walk_in_few_round_trips(
-    bucket: MemoryBucket,
-) -> None:
-    config = thread("delta")
-    delta_graph(MemorySaver(bucket, prefix=PREFIX)).invoke(
-        {"items": [], "n": 0}, config
-    )
-    saver = MemorySaver(bucket, prefix=PREFIX)  # as a restarted process
-    # The checkpoint farthest from a snapshot: the longest walk.
-    deepest = max(
-        saver.list(config),
-        key=lambda t: t.metadata.get("counters_since_delta_snapshot", {}).get(
-            "items", (0, 0)
-        )[0],
-    )
-    target = deepest.config
-
-    with bucket.measure() as base:
-        expected = BaseCheckpointSaver.get_delta_channel_history(
-            saver, config=target, channels=["items"]
-        )
-    with bucket.measure() as cost:
-        found = saver.get_delta_channel_history(config=target, channels=["items"])
-    assert found == expected
-    chain = len(found["items"]["writes"])  # one write per ancestor here
-    assert chain >= 40
-    n = deepest.checkpoint["channel_values"]["n"]
-    assert [w[2] for w in found["items"]["writes"]] == [
-        [i] for i in range(n - chain, n)
-    ]
-
-    by_id = {t.config["configurable"]["checkpoint_id"]: t for t in saver.list(config)}
-    ancestors: list[CheckpointTuple] = []
-    parent = deepest.parent_config
-    while parent and len(ancestors) < chain:
-        ancestors.append(by_id[parent["configurable"]["checkpoint_id"]])
-        parent = ancestors[-1].parent_config
-    writes = sum(len(t.pending_writes or []) for t in ancestors)
-    assert cost.requests <= chain + writes + 3, cost
-    assert cost.rounds <= 4
-    assert base.requests > cost.requests
-    assert base.rounds >= 2 * chain  # the base: a get_tuple per ancestor

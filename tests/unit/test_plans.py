@@ -726,6 +726,10 @@ def test_delta_history_fetches_the_chain_in_three_rounds(bucket: MemoryBucket) -
     assert found == expected
     chain = len(found["items"]["writes"])  # one write per ancestor here
     assert chain >= 40
+    n = deepest.checkpoint["channel_values"]["n"]
+    assert [w[2] for w in found["items"]["writes"]] == [
+        [i] for i in range(n - chain, n)
+    ]
     by_id = {identity(t): t for t in saver.list(config)}
     ancestors: list[CheckpointTuple] = []
     parent = deepest.parent_config
