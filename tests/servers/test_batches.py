@@ -1,13 +1,6 @@
-"""Pending writes under races and crashes: what LangGraph's rule leaves for
-some serial order of the calls (see ``_batches.py``).
-
-Every interleaving of two callers' requests is run on the in-memory bucket,
-one request at a time, with and without crashes; what readers then see must
-be what InMemorySaver keeps for the calls applied one after another in some
-order: every call that returned, and a crashed call or not. A retry of a
-crashed call then completes it. The same race runs on SeaweedFS, a real
-server with conditional writes.
-"""
+"""Two savers racing put_writes on SeaweedFS, a real server with conditional
+writes, leave what some serial order of their calls leaves. The rule, every
+interleaving and the crashes are in ``tests/unit/test_batches.py``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""What every request carries, and retries a user can tune."""
+"""The options and retries of the clients the savers create, on a server:
+settings from the environment and the config file, a given client's config
+merged over ours, both kinds of async session, and 409 conflicts retried.
+What every request carries is in ``tests/unit/test_clients.py``."""
 
 from __future__ import annotations
 

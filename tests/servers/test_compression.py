@@ -1,11 +1,7 @@
-"""Compressed objects: gzip with ``Content-Encoding: gzip`` above a small size,
-plain JSON with compression off, and every reader takes both.
-
-The rules (when a body is compressed, how a stored one is recognised and
-decoded, what a corrupt one raises) are checked on the pure functions and the
-in-memory bucket; what a server stores and returns, what a plain HTTP client
-gets from a presigned URL, and the CLI, on moto and SeaweedFS.
-"""
+"""Compressed objects on real servers: the bytes and ``Content-Encoding`` kept
+as the memory bucket keeps them, a plain HTTP client reading them, both
+savers reading old plain and new compressed objects, and the CLI on both.
+The rules are in ``tests/unit/test_compression.py``."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""``get_delta_channel_history`` meets the clauses of LangGraph's
-``delta_channel_history`` conformance capability (on LangGraph's main branch,
-not yet released): writes oldest first, the nearest stored value as seed, the
-target's own writes left out, channels ending their walks independently, no
-seed when the walk reaches the root, a plain (pre-delta) value as seed, and
-the seed checkpoint's own writes replayed.
-
-Each chain is built on the saver under test and on InMemorySaver; both must
-answer as the clause says.
-"""
+"""``get_delta_channel_history`` through the async saver on a server answers
+as the clauses in ``tests/unit/test_delta_history.py`` say."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Bad input gets a clear, typed error and loses nothing."""
+"""Bad input on a real server gets a clear, typed error and loses nothing:
+missing buckets, wrong credentials, refused permissions, hostile and
+over-long ids, corrupt objects, throttling, loops and closed savers."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Heads: one more PUT every 100 steps (1.01 per checkpoint), and only ever a
-hint: a head that fails to be written or read, is stale, raced, or names a
-checkpoint that is gone costs requests, never a write or an answer."""
+"""Heads on a real server, through both savers, with ids that need escaping.
+What a head costs and why it is only a hint is in ``tests/unit/test_heads.py``."""
 
 from __future__ import annotations
 

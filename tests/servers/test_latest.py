@@ -1,13 +1,6 @@
-"""The newest checkpoints of a namespace, found without listing it whole, and
-exactly for every id (``_recency.py``).
-
-Exactness is checked against InMemorySaver on buckets with tiny LIST pages, so
-that a few dozen checkpoints take every path a long namespace takes, with ids
-that percent-encoding reorders mixed into real uuid6 ids. Costs are asserted
-exactly, as requests and rounds, on namespaces of 12, 1,000 and 10,000
-checkpoints written recently, long ago, or in a tight loop. The clock is fixed
-(every saver's ``_clock``), so every figure is deterministic.
-"""
+"""The newest checkpoint of a long namespace on a real server: the same answer
+and cost as the matching memory bucket, both shells. The floors and their
+exactness are in ``tests/unit/test_latest.py``."""
 
 from __future__ import annotations
 

@@ -1,11 +1,6 @@
-"""Pending writes exactly as LangGraph's InMemorySaver keeps them.
-
-Random sequences of ``put_writes`` calls (tasks, regular and special
-channels mixed in a call, re-runs with more or fewer writes) go to
-InMemorySaver and to a saver on the in-memory bucket; ``get_tuple``, ``list``
-and the DeltaChannel history must return the same pending writes in the same
-order. The same sequences run on moto and SeaweedFS.
-"""
+"""Random ``put_writes`` sequences on moto and SeaweedFS keep what
+InMemorySaver keeps; the many-example property is in
+``tests/unit/test_pending_writes.py``."""
 
 from __future__ import annotations
 

@@ -1,28 +1,9 @@
-"""What loading a thread runs: with strict msgpack on, nothing a bucket names.
-
-LangGraph's default serializer rebuilds stored objects by importing and calling
-the names their bytes carry. Values planted in a bucket (as whoever can write
-the prefix would) name ``os.system``, ``subprocess.run`` (positional and
-keyword forms), ``subprocess.Popen`` through both pydantic extensions, and a
-module whose import leaves a mark. Strict mode must load each of them as the
-plain data it holds, on both savers, while a graph's own pydantic model and
-dataclass still round-trip through the ``with_allowlist`` copy LangGraph makes
-at compile time; the permissive default must run them (so the detection can
-fail); the CLI must read strictly whatever the process's mode. Two settings
-that undo strict mode are shown too: an EncryptedSerializer over a permissive
-serializer (a planted value without the cipher's tag is not decrypted, just
-decoded), and ``pickle_fallback=True``. Last, which serializers the saver's
-once-per-process warning reports (:mod:`langgraph_checkpoint_s3.security`).
-
-Detection does not depend on timing: an audit hook records every process
-spawn and ``os.system`` call while a load runs, and a planted import shows in
-``sys.modules`` and in a file the module writes.
-
-LangGraph reads ``LANGGRAPH_STRICT_MSGPACK`` once, when it is imported (its
-default serializer is built then). The ``strict`` and ``permissive`` fixtures
-set the three values that reading leaves behind; a subprocess test runs the
-real variable end to end and checks the fixtures leave the same state.
-"""
+"""What loading a thread from a real server runs, through real graphs and both
+savers: strict msgpack loads planted values as data, the permissive default
+runs them, encryption does not stop them, pickle fallback unpickles them,
+and the CLI reads them as data. The serializers' rules, without a server,
+are in ``tests/unit/test_security.py``; the planted values in
+``tests/support/security.py``."""
 
 from __future__ import annotations
 

@@ -1,13 +1,6 @@
-"""Random sequences of saver calls against our savers and InMemorySaver side by
-side: every read must give the same answer.
-
-The machine runs on the plans' in-memory buckets (S3's semantics and
-SeaweedFS's listing quirks) with many examples, in seconds, and there also
-checks the request budget of every read; and, with few examples, on real
-servers (moto and SeaweedFS) through both shells: the sync saver, and the
-async saver on an event loop in another thread, called alternately through
-its sync methods and its ``a*`` coroutines.
-"""
+"""The state machine of ``tests/support/stateful.py`` on real servers, sync and
+async, with few examples; many run on the memory buckets in
+``tests/unit/test_stateful.py``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""What the savers really write: valid against the committed JSON Schemas
-(checked with a generic validator, as a consumer in another language would),
-reachable through endpoint_url or AWS_ENDPOINT_URL_S3."""
+"""What the savers really write on a server: valid against the committed JSON
+Schemas (checked with a generic validator, as a consumer in another language
+would), reachable through endpoint_url or AWS_ENDPOINT_URL_S3."""
 
 from __future__ import annotations
 
