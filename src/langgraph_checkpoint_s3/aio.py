@@ -180,7 +180,13 @@ class AsyncS3CheckpointSaver(PlanSaver):
                 "different thread. From the main thread, use the async interface "
                 "(e.g. `await saver.aget_tuple(...)`, `await graph.ainvoke(...)`)."
             )
-        return asyncio.run_coroutine_threadsafe(self.arun(plan), loop).result()
+        future = asyncio.run_coroutine_threadsafe(self.arun(plan), loop)
+        try:
+            return future.result()
+        except BaseException:
+            # Ctrl-C in this thread: the plan's requests on the loop stop too.
+            future.cancel()
+            raise
 
     async def _round(self, requests: list[Request]) -> list[Any]:
         if len(requests) == 1:

@@ -108,17 +108,20 @@ class S3CheckpointSaver(PlanSaver):
         )
         self.run(plans.check_bucket(self.context))
 
-    def close(self) -> None:
-        """Release the worker threads; the saver cannot be used afterwards."""
+    def close(self, *, wait: bool = True) -> None:
+        """Release the worker threads; the saver cannot be used afterwards.
+        Requests not yet started are dropped; ``wait=False`` returns without
+        waiting for those in flight (their threads end with them)."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def __enter__(self) -> S3CheckpointSaver:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *_: object) -> None:
+        # Leaving on Ctrl-C: nothing the requests in flight answer is wanted.
+        self.close(wait=kind is not KeyboardInterrupt)
 
     def run(
         self, plan: Plan[_T], on_done: Callable[[Request], None] | None = None
@@ -153,9 +156,15 @@ class S3CheckpointSaver(PlanSaver):
 
         if len(requests) == 1:  # no thread hop for a single request
             return [perform(requests[0])]
-        return [
-            future.result() for future in [pool.submit(perform, r) for r in requests]
-        ]
+        futures = [pool.submit(perform, r) for r in requests]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            # A failure or Ctrl-C ends the round: the requests still queued
+            # would only delay the caller (a round may queue hundreds).
+            for future in futures:
+                future.cancel()
+            raise
 
     def _perform(self, request: Request) -> Any:
         method, kwargs = protocol.call_of(
