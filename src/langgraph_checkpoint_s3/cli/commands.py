@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from langgraph.checkpoint.base import CheckpointTuple
 
     from ..saver import S3CheckpointSaver
+    from .salvage import Unreadable
 
 __all__ = ["VALIDATE_CHUNK", "cli", "note_nothing", "where"]
 
@@ -136,29 +137,44 @@ def list_command(
             ]
         if not refs:
             note_nothing(saver, _no_checkpoints(thread_id, checkpoint_ns))
+        uri = where(saver)
     emit({"thread_id": thread_id, "checkpoints": entries})
+    bad = [
+        f"{saver.layout.checkpoint_key(ref)}: {entry['error']}"
+        for ref, entry in zip(refs, entries, strict=True)
+        if isinstance(entry, dict) and "error" in entry
+    ]
+    _end_unreadable(bad, len(entries), uri, thread_id)
 
 
 def _summaries(
     saver: S3CheckpointSaver, refs: Sequence[CheckpointRef]
 ) -> list[dict[str, JSON]]:
     """Step, source and time of each checkpoint: its object read, its values
-    left undecoded (only sizes are taken, see ``reports.SizeSerde``)."""
-    from .. import plans
+    left undecoded (only sizes are taken, see ``reports.SizeSerde``); or
+    the error of one that cannot be read."""
     from .._codec import decode_checkpoint
+    from ..errors import CorruptObjectError
     from .reports import SizeSerde
+    from .salvage import each_object, why_unreadable
 
     layout, sizes = saver.layout, SizeSerde()
     found: list[dict[str, JSON]] = []
     for start in range(0, len(refs), VALIDATE_CHUNK):
         chunk = refs[start : start + VALIDATE_CHUNK]
         keys = [layout.checkpoint_key(ref) for ref in chunk]
-        bodies = saver.run(plans.fetch_objects(keys))
+        bodies = saver.run(each_object(keys))
         for ref, key, body in zip(chunk, keys, bodies, strict=True):
             if body is None:  # deleted since it was listed
                 found.append({"step": None, "source": None, "ts": None})
                 continue
-            stored = decode_checkpoint(sizes, key, body, ref)
+            try:
+                if isinstance(body, CorruptObjectError):
+                    raise body
+                stored = decode_checkpoint(sizes, key, body, ref)
+            except CorruptObjectError as exc:
+                found.append({"error": why_unreadable(layout, ref, exc)})
+                continue
             metadata = dict(stored.metadata)
             found.append(
                 {
@@ -272,16 +288,72 @@ def read(
 
     Objects are fetched concurrently; values are decoded as in `dump`.
     """
+    from .salvage import Unreadable
+
     with conn.open() as saver:
-        tuples = _read_all(saver, thread_id, checkpoint_ns, wants_progress(progress))
-        if not tuples:
+        items = _read_thread(saver, thread_id, checkpoint_ns, wants_progress(progress))
+        if not items:
             note_nothing(saver, _no_checkpoints(thread_id, checkpoint_ns))
+        uri = where(saver)
     emit(
         {
             "thread_id": thread_id,
-            "checkpoints": [render_tuple(t, brief=brief) for t in tuples],
+            "checkpoints": [
+                _unreadable_entry(t)
+                if isinstance(t, Unreadable)
+                else render_tuple(t, brief=brief)
+                for t in items
+            ],
         }
     )
+    _end_unreadable(
+        [t.message for t in items if isinstance(t, Unreadable)],
+        len(items),
+        uri,
+        thread_id,
+    )
+
+
+def _read_thread(
+    saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str | None, shown: bool
+) -> list[CheckpointTuple | Unreadable]:
+    """As :func:`_read_all`; when an object cannot be read, every checkpoint
+    again on its own, those that cannot be read as :class:`.salvage.Unreadable`."""
+    from .. import plans
+    from ..errors import CorruptObjectError
+    from .salvage import each_checkpoint
+
+    try:
+        return [*_read_all(saver, thread_id, checkpoint_ns, shown)]
+    except CorruptObjectError:
+        pass
+    refs = saver.run(plans.thread_checkpoints(saver.context, thread_id, checkpoint_ns))
+    with progress_bar(len(refs), "Reading checkpoints one by one", shown) as tick:
+        return saver.run(
+            each_checkpoint(saver.context, refs),
+            on_done=checkpoint_gets(saver.layout, tick),
+        )
+
+
+def _unreadable_entry(item: Unreadable) -> dict[str, JSON]:
+    return {
+        "checkpoint_ns": item.ref.checkpoint_ns,
+        "checkpoint_id": item.ref.checkpoint_id,
+        "error": item.reason,
+    }
+
+
+def _end_unreadable(
+    errors: Sequence[str], total: int, uri: str, thread_id: str
+) -> None:
+    """Once the rest is shown: fail (exit 4) when a checkpoint could not be read."""
+    from .salvage import unreadable_error
+
+    if errors:
+        raise CliError(
+            unreadable_error(errors[0], len(errors), total, uri, thread_id),
+            ExitCode.RUNTIME,
+        )
 
 
 def _read_all(
@@ -346,16 +418,24 @@ def history(
     [{"task_id", "channel"}], "interrupts", "errors"}]}, newest first.
     """
     from .history import draw, entries
+    from .rendering import terminal_width
+    from .salvage import Unreadable
 
     with conn.open() as saver:
-        tuples = _read_all(saver, thread_id, checkpoint_ns, wants_progress(progress))
-        found = entries(tuples)
+        items = _read_thread(saver, thread_id, checkpoint_ns, wants_progress(progress))
+        bad = [t for t in items if isinstance(t, Unreadable)]
+        found = entries(
+            [t for t in items if not isinstance(t, Unreadable)],
+            [t.entry() for t in bad],
+        )
         if not found:
             note_nothing(saver, _no_checkpoints(thread_id, checkpoint_ns))
+        uri = where(saver)
     if format_ == "json":
         emit({"thread_id": thread_id, "checkpoints": [e.to_json() for e in found]})
     elif found:
-        click.echo("\n".join(draw(found)))
+        click.echo("\n".join(draw(found, terminal_width())))
+    _end_unreadable([t.message for t in bad], len(items), uri, thread_id)
 
 
 @cli.command(

@@ -1,5 +1,6 @@
 """What ``history`` shows: one entry per checkpoint, newest first, and the
-branches that time travel makes drawn as a tree, as ``git log --graph`` does.
+branches that time travel makes drawn as a tree, as ``git log --graph`` does;
+each subgraph's checkpoints drawn under the step that ran it.
 
 Pure: it takes checkpoint tuples as the saver read them.
 
@@ -10,31 +11,39 @@ Pure: it takes checkpoint tuples as the saver read them.
   time travel); None when the parent is not there to compare with (pruned);
 - *pending writes*: the ``(task_id, channel)`` of each write stored for the
   checkpoint (the writes of the tasks run from it, or being run);
-- *interrupts*: the values of the ``__interrupt__`` writes among them.
+- *interrupts*: the values of the ``__interrupt__`` writes among them;
+- *concurrent children*: its ``loop`` children when there are two or more,
+  the mark of racing writers (:mod:`.lineage`);
+- *error*: why a checkpoint that is listed could not be read; the entry
+  holds nothing else.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .lineage import Key, concurrent_children, host_of, subgraph_label
 from .rendering import JSON, to_json
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import CheckpointTuple
 
-__all__ = ["Entry", "draw", "entries", "graph_lines"]
+__all__ = ["CUT", "MARK", "Entry", "cut", "draw", "entries", "graph_lines"]
 
 _INTERRUPT = "__interrupt__"
 _ERROR = "__error__"
 _SHOWN = 60
 """Characters of an interrupt's value shown on its line."""
 
-Key = tuple[str, str]
-"""A checkpoint of the thread: (namespace, id)."""
+MARK = "!!"
+"""Starts what needs a look: racing writers' children, an unreadable
+checkpoint; easy to find by eye or with grep."""
+CUT = "…"
+"""Ends a line cut to the terminal's width."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,28 @@ class Entry:
     pending_writes: list[tuple[str, str]]
     interrupts: list[JSON]
     errors: list[JSON]
+    concurrent_children: list[str] = field(default_factory=list)
+    host: Key | None = None
+    """The step of the enclosing graph that ran this subgraph (see
+    :func:`.lineage.host_of`); None in the root graph."""
+    error: str | None = None
+
+    @classmethod
+    def unreadable(cls, checkpoint_ns: str, checkpoint_id: str, why: str) -> Entry:
+        """A checkpoint that is listed but could not be read."""
+        return cls(
+            checkpoint_ns,
+            checkpoint_id,
+            None,
+            None,
+            None,
+            "",
+            None,
+            [],
+            [],
+            [],
+            error=why,
+        )
 
     @property
     def key(self) -> Key:
@@ -65,6 +96,12 @@ class Entry:
 
     def to_json(self) -> dict[str, JSON]:
         """The entry of ``history --format json``."""
+        if self.error is not None:
+            return {
+                "checkpoint_ns": self.checkpoint_ns,
+                "checkpoint_id": self.checkpoint_id,
+                "error": self.error,
+            }
         return {
             "checkpoint_ns": self.checkpoint_ns,
             "checkpoint_id": self.checkpoint_id,
@@ -79,13 +116,19 @@ class Entry:
             ],
             "interrupts": [*self.interrupts],
             "errors": [*self.errors],
+            "concurrent_children": [*self.concurrent_children],
         }
 
     def text(self) -> str:
-        """The entry's line, after its graph."""
+        """The entry's line, after its graph; its namespace is said once,
+        above its subgraph's lines. Marks come right after the id, so a
+        line cut to the terminal's width keeps them."""
         parts = [self.checkpoint_id]
-        if self.checkpoint_ns:
-            parts.append(f"[{self.checkpoint_ns}]")
+        if self.error is not None:
+            return f"{self.checkpoint_id}  {MARK} unreadable: {self.error}"
+        if self.concurrent_children:
+            count = len(self.concurrent_children)
+            parts.append(f"{MARK} {count} loop children")
         parts += [f"step {self.step}", str(self.source), _when(self.ts)]
         if self.ran is None:
             parts.append("ran ?")
@@ -139,8 +182,13 @@ def _interrupt_values(value: Any) -> list[JSON]:
     return shown
 
 
-def entries(tuples: Iterable[CheckpointTuple]) -> list[Entry]:
-    """The history entries of checkpoints, newest first (ids sort in time)."""
+def entries(
+    tuples: Iterable[CheckpointTuple],
+    unreadable: Iterable[tuple[str, str, str]] = (),
+) -> list[Entry]:
+    """The history entries of checkpoints, newest first (ids sort in time);
+    ``unreadable`` adds the ``(namespace, id, why)`` of those listed but not
+    read."""
     items = sorted(
         tuples,
         key=lambda t: (
@@ -156,7 +204,18 @@ def entries(tuples: Iterable[CheckpointTuple]) -> list[Entry]:
         ): t.checkpoint.get("versions_seen", {})
         for t in items
     }
-    found = []
+    racing = concurrent_children(
+        (
+            (
+                t.config["configurable"].get("checkpoint_ns", ""),
+                t.config["configurable"]["checkpoint_id"],
+            ),
+            (t.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
+            (t.metadata or {}).get("source"),
+        )
+        for t in items
+    )
+    found = [Entry.unreadable(*bad) for bad in unreadable]
     for item in items:
         configurable = item.config["configurable"]
         ns = configurable.get("checkpoint_ns", "")
@@ -193,9 +252,11 @@ def entries(tuples: Iterable[CheckpointTuple]) -> list[Entry]:
                 errors=[
                     to_json(value) for _, channel, value in writes if channel == _ERROR
                 ],
+                concurrent_children=racing.get((ns, configurable["checkpoint_id"]), []),
+                host=host_of(ns, metadata),
             )
         )
-    return found
+    return sorted(found, key=lambda e: (e.checkpoint_id, e.checkpoint_ns), reverse=True)
 
 
 # -- the graph ----------------------------------------------------------------------
@@ -270,12 +331,71 @@ def _shift(count: int, gone: int) -> str:
     return _cells(marks, 2 * count)
 
 
-def draw(found: Sequence[Entry]) -> list[str]:
-    """The lines of ``history``: each checkpoint's graph and text, the text
-    aligned after the widest graph."""
-    lines = graph_lines([(e.key, e.parent_key) for e in found])
-    width = max((len(graph) for graph, _ in lines), default=0)
-    return [
-        graph if index is None else f"{graph.ljust(width)}  {found[index].text()}"
-        for graph, index in lines
-    ]
+Below = Callable[[Entry], Sequence[str]]
+"""Lines to show under a checkpoint's own, drawn inside its graph."""
+
+
+def draw(
+    found: Sequence[Entry], width: int | None = None, below: Below | None = None
+) -> list[str]:
+    """The lines of ``history``: each namespace's checkpoints as a graph,
+    the text aligned after its widest graph, and each subgraph's namespace
+    drawn under the checkpoint whose step ran it, indented inside the
+    enclosing graph. A namespace whose host is not shown (pruned, or not
+    read) is drawn apart, under a line naming it whole. ``below`` adds
+    lines under a checkpoint's; ``width`` cuts every line to it (see
+    :func:`cut`)."""
+    by_ns: dict[str, list[Entry]] = {}
+    for entry in found:
+        by_ns.setdefault(entry.checkpoint_ns, []).append(entry)
+    shown = {entry.key for entry in found}
+    hosted: dict[Key, list[str]] = {}
+    apart: list[tuple[str, Key | None]] = []
+    for ns, items in by_ns.items():  # newest first: by_ns keeps that order
+        host = next((e.host for e in items if e.host is not None), None)
+        if host is not None and host in shown:
+            hosted.setdefault(host, []).append(ns)
+        else:
+            apart.append((ns, host))
+
+    def block(ns: str, prefix: str) -> list[str]:
+        items = by_ns[ns]
+        rows = graph_lines([(e.key, e.parent_key) for e in items])
+        at = {e.key: i for i, e in enumerate(items)}
+        pad = max(len(graph) for graph, _ in rows)
+        lines = []
+        for graph, index in rows:
+            if index is None:
+                lines.append(prefix + graph)
+                continue
+            entry = items[index]
+            lines.append(f"{prefix}{graph.ljust(pad)}  {entry.text()}")
+            parent = entry.parent_key
+            goes_on = parent is not None and at.get(parent, -1) > index
+            under = prefix + graph.replace("*", "|" if goes_on else " ").ljust(pad)
+            lines += [f"{under}  {line}" for line in (below or _nothing)(entry)]
+            for inner in hosted.get(entry.key, []):
+                lines.append(f"{under}  subgraph {subgraph_label(inner)}")
+                lines += block(inner, f"{under}    ")
+        return lines
+
+    lines = []
+    for ns, host in apart:
+        if host is not None:
+            lines.append(f"subgraph {ns}  run from {host[1]}, not shown")
+        elif ns:
+            lines.append(f"subgraph {ns}")
+        lines += block(ns, "")
+    return [cut(line.rstrip(), width) for line in lines]
+
+
+def _nothing(entry: Entry) -> Sequence[str]:
+    return ()
+
+
+def cut(line: str, width: int | None) -> str:
+    """``line`` cut to ``width`` characters, ending in :data:`CUT` when it
+    was longer; None keeps it whole."""
+    if width is None or len(line) <= width:
+        return line
+    return line[: max(width - len(CUT), 0)] + CUT

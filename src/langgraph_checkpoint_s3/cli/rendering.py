@@ -17,6 +17,9 @@ import datetime
 import enum
 import json
 import math
+import os
+import shutil
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -34,6 +37,7 @@ __all__ = [
     "emit",
     "render_tuple",
     "strict_serializer",
+    "terminal_width",
     "to_json",
 ]
 
@@ -44,6 +48,15 @@ JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | 
 def emit(document: JSON) -> None:
     """Print a command's one JSON document on stdout."""
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def terminal_width() -> int | None:
+    """The width to cut text for a person to: the terminal's when stdout is
+    one, or ``COLUMNS`` when set; None into a pipe or a file, where whole
+    lines serve ``grep`` and ``less -S`` better."""
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
 
 
 BOOKKEEPING = ("channel_versions", "versions_seen")
