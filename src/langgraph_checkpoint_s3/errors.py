@@ -75,18 +75,38 @@ class ConditionalWritesError(S3CheckpointError):
     known to exist succeeded. See the savers' ``conditional_writes`` option."""
 
 
-class DeleteFailedError(S3CheckpointError):
-    """DeleteObjects reported keys it did not delete."""
+class DeleteFailedError(S3AccessError):
+    """DeleteObjects reported keys it did not delete.
+
+    ``failures`` holds each ``(key, "Code: message")``; the message counts
+    them per code, naming one key of each, since the keys of a refusal are
+    usually all refused alike (a read-only identity: every key AccessDenied).
+    """
 
     def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
-        shown = ", ".join(f"{key} ({reason})" for key, reason in failures[:5])
-        more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
+        by_code: dict[str, list[str]] = {}
+        for key, reason in failures:
+            by_code.setdefault(reason.partition(":")[0].strip(), []).append(key)
+        shown = ", ".join(
+            f"{code or 'an error'} on {_keys(len(keys))} (such as {keys[0]})"
+            for code, keys in by_code.items()
+        )
+        hint = (
+            ": does this identity have s3:DeleteObject?"
+            if "AccessDenied" in by_code
+            else ""
+        )
         super().__init__(
-            f"DeleteObjects did not delete {len(failures)} key(s): {shown}{more}",
+            f"DeleteObjects: {shown}{hint}",
             operation="DeleteObjects",
             key=failures[0][0] if failures else "",
+            code=next(iter(by_code), ""),
         )
         self.failures = list(failures)
+
+
+def _keys(count: int) -> str:
+    return "1 key" if count == 1 else f"{count} keys"
 
 
 def error_code(exc: ClientError) -> str:

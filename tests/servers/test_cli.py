@@ -906,12 +906,13 @@ def test_failed_delete_still_reports_what_went(
     monkeypatch.setattr(saver_module, "S3CheckpointSaver", FailingSaver)
     result = invoke(["delete", *threads_store.s3(), "--thread-id", "t1", "--yes"])
 
-    assert result.exit_code == 4
+    assert result.exit_code == 3
     report = json.loads(result.stdout)
     assert (report["deleted"], report["deleted_writes"]) == ([entry("", "cp-1")], 0)
     assert report["kept"] == ALL_OF_T1[:2]
     assert result.stderr.startswith(
-        "Error: DeleteObjects did not delete 1 key(s): some/key (AccessDenied)"
+        "Error: DeleteObjects: AccessDenied on 1 key (such as some/key): "
+        "does this identity have s3:DeleteObject?"
     )
     assert result.stderr.count("\n") == 1
 

@@ -104,6 +104,21 @@ def test_read_only_user_gets_a_typed_error_naming_the_key(
     assert info.value.code == "AccessDenied"
 
 
+def test_read_only_user_deleting_gets_one_short_access_error(
+    seaweedfs: S3Endpoint,
+) -> None:
+    bucket = new_bucket(seaweedfs)
+    put_one(S3CheckpointSaver(bucket, s3_client=seaweedfs.boto3_client()), "t")
+    reader = S3CheckpointSaver(
+        bucket, s3_client=limited_user(seaweedfs, "reader").boto3_client()
+    )
+    with pytest.raises(S3AccessError) as info:
+        reader.delete_thread("t")
+    assert info.value.code == "AccessDenied"
+    assert str(info.value).startswith("DeleteObjects: AccessDenied on 2 keys (such as ")
+    assert str(info.value).endswith(": does this identity have s3:DeleteObject?")
+
+
 def test_hostile_thread_ids_never_reach_other_threads(make_saver: SaverFactory) -> None:
     saver = make_saver()
     threads = ["t1", "t1-b", "t1/x", "t1/../t2", "t2", "..", "__default__", ""]
@@ -227,7 +242,7 @@ def test_delete_errors_are_raised_with_their_keys(make_saver: SaverFactory) -> N
         ]
 
     saver.client.meta.events.register("after-call.s3.DeleteObjects", refuse_first)
-    with pytest.raises(DeleteFailedError, match=r"k/one\.json .*k/two\.json") as info:
+    with pytest.raises(DeleteFailedError, match=r"k/one\.json\).*k/two\.json") as info:
         saver.delete_thread("t")
     assert [key for key, _ in info.value.failures] == ["k/one.json", "k/two.json"]
 
