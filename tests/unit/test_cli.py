@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         ["expire"],
         ["stats"],
         ["history"],
+        ["diff"],
     ],
 )
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:

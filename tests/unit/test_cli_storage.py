@@ -683,6 +683,7 @@ def test_help_names_every_command() -> None:
         "dump",
         "read",
         "history",
+        "diff",
         "stats",
         "validate",
         "delete",

@@ -20,6 +20,11 @@ Modules:
   progress    progress bars driven by the requests a plan completes
   validation  why a stored object is invalid (pure)
   removal     what delete and prune report, from listings before and after
+  changes     diff; checkpoints shown with their DeltaChannel values
+  diffing     what changed between two checkpoints, and its text (pure)
+  transcript  messages as a chat transcript; long values cut (pure)
+  messages    message lists told apart, tool calls paired, tokens (pure)
+  delta_state DeltaChannel values rebuilt from a snapshot and writes (pure)
 
 Importing this package loads click and the standard library only; boto3,
 LangGraph and the saver load when a command needs them.
@@ -27,7 +32,7 @@ LangGraph and the saver load when a command needs them.
 
 from __future__ import annotations
 
-from . import cleanup, storage  # noqa: F401  (register their commands)
+from . import changes, cleanup, storage  # noqa: F401  (register their commands)
 from .app import ExitCode
 from .commands import cli
 

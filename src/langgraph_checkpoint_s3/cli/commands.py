@@ -24,7 +24,7 @@ from .app import EXIT_CODES_HELP, App, CliError, ExitCode, State, quiet_serde
 from .connection import Connection, s3_options
 from .options import BRIEF, NAMESPACE, PROGRESS, THREAD
 from .progress import checkpoint_gets, progress_bar, wants_progress
-from .rendering import JSON, emit, render_tuple
+from .rendering import JSON, emit
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import CheckpointTuple
@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from .salvage import Unreadable
 
 __all__ = ["VALIDATE_CHUNK", "cli", "note_nothing", "where"]
+
+FULL = click.option(
+    "--full", is_flag=True, help="Show long values and messages whole, uncut."
+)
+"""``--full`` of ``diff`` and ``history --patch``."""
 
 VALIDATE_CHUNK = 256
 """How many objects ``validate``, ``list --long`` and ``stats --channels``
@@ -225,6 +230,10 @@ def dump(
     (e.g. encrypted) is shown as stored, {"type": ..., "data": base64}.
     Objects of classes outside LangGraph's safe list show as the data they
     were stored with: nothing a bucket holds gets imported or called.
+    DeltaChannel values, which a checkpoint stores only now and then, are
+    rebuilt from the ancestors' writes (get_delta_channel_history) when
+    they are messages; "delta_channels" says how each was had, or holds
+    the snapshot and the writes of one whose reducer is the graph's own.
     Exits 4 when there is no such checkpoint.
     """
     with conn.open() as saver:
@@ -241,7 +250,10 @@ def dump(
                 _not_found(saver, thread_id, checkpoint_ns, checkpoint_id),
                 ExitCode.RUNTIME,
             )
-    emit({"thread_id": thread_id, **render_tuple(found, brief=brief)})
+        from .changes import rendered, with_delta
+
+        shown = rendered(*with_delta(saver, found), brief=brief)
+    emit({"thread_id": thread_id, **shown})
 
 
 def _not_found(
@@ -286,7 +298,8 @@ def read(
 ) -> None:
     """Read every checkpoint of a thread, newest first, with full data.
 
-    Objects are fetched concurrently; values are decoded as in `dump`.
+    Objects are fetched concurrently; values are decoded as in `dump`,
+    DeltaChannel values rebuilt from the checkpoints read (no more request).
     """
     from .salvage import Unreadable
 
@@ -295,13 +308,15 @@ def read(
         if not items:
             note_nothing(saver, _no_checkpoints(thread_id, checkpoint_ns))
         uri = where(saver)
+    from .changes import key_of, shown_all
+
+    readable = [t for t in items if not isinstance(t, Unreadable)]
+    shown = shown_all(readable, brief=brief)
     emit(
         {
             "thread_id": thread_id,
             "checkpoints": [
-                _unreadable_entry(t)
-                if isinstance(t, Unreadable)
-                else render_tuple(t, brief=brief)
+                _unreadable_entry(t) if isinstance(t, Unreadable) else shown[key_of(t)]
                 for t in items
             ],
         }
@@ -356,6 +371,22 @@ def _end_unreadable(
         )
 
 
+def _patches(items: Sequence[object]) -> dict[str, dict[str, JSON] | None]:
+    from langgraph.checkpoint.base import CheckpointTuple
+
+    from .changes import step_patches
+
+    return step_patches([t for t in items if isinstance(t, CheckpointTuple)])
+
+
+def _with_patch(
+    entry: dict[str, JSON], patches: dict[str, dict[str, JSON] | None] | None
+) -> dict[str, JSON]:
+    if patches is not None:
+        entry["patch"] = patches.get(str(entry["checkpoint_id"]))
+    return entry
+
+
 def _read_all(
     saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str | None, shown: bool
 ) -> list[CheckpointTuple]:
@@ -395,12 +426,21 @@ Examples:
     help="One line per checkpoint with the branches drawn, or JSON.",
 )
 @PROGRESS
+@click.option(
+    "--patch",
+    "-p",
+    is_flag=True,
+    help="Under each checkpoint, what its step changed (as `diff` shows it).",
+)
+@FULL
 def history(
     conn: Connection,
     thread_id: str,
     checkpoint_ns: str | None,
     format_: str,
     progress: bool | None,
+    patch: bool,
+    full: bool,
 ) -> None:
     """What happened in a thread: one line per checkpoint, newest first,
     with the branches that time travel (resuming from an older checkpoint)
@@ -416,6 +456,10 @@ def history(
     gives {"thread_id", "checkpoints": [{"checkpoint_ns", "checkpoint_id",
     "parent_checkpoint_id", "step", "source", "ts", "ran", "pending_writes":
     [{"task_id", "channel"}], "interrupts", "errors"}]}, newest first.
+
+    --patch adds, under each line, what that step changed against its
+    parent, messages as a transcript, long values cut (--full: whole); in
+    JSON, each entry's "patch" is that diff. No more request.
     """
     from .history import draw, entries
     from .rendering import terminal_width
@@ -431,10 +475,21 @@ def history(
         if not found:
             note_nothing(saver, _no_checkpoints(thread_id, checkpoint_ns))
         uri = where(saver)
+    patches = _patches(items) if patch else None
     if format_ == "json":
-        emit({"thread_id": thread_id, "checkpoints": [e.to_json() for e in found]})
+        emit(
+            {
+                "thread_id": thread_id,
+                "checkpoints": [_with_patch(e.to_json(), patches) for e in found],
+            }
+        )
     elif found:
-        click.echo("\n".join(draw(found, terminal_width())))
+        lines = draw(found, terminal_width())
+        if patches is not None:
+            from .diffing import woven
+
+            lines = woven(lines, patches, full)
+        click.echo("\n".join(lines))
     _end_unreadable([t.message for t in bad], len(items), uri, thread_id)
 
 

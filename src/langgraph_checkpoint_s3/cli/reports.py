@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .messages import Tokens
 from .rendering import JSON
 
 if TYPE_CHECKING:
@@ -171,10 +172,15 @@ def channel_bytes(
 
 
 def stats_document(
-    uri: str, usage: Usage, channels: Channels | None = None
+    uri: str,
+    usage: Usage,
+    channels: Channels | None = None,
+    tokens: Mapping[str, Mapping[str, Tokens]] | None = None,
 ) -> dict[str, JSON]:
-    """``stats`` as JSON: the total, then each thread and its namespaces."""
+    """``stats`` as JSON: the total, then each thread and its namespaces;
+    with ``tokens`` (``--tokens``), each thread's and the total's."""
     threads: list[JSON] = []
+    everything = Tokens()
     for thread_id, counted in usage.threads().items():
         namespaces: list[JSON] = []
         for (owner, ns), part in sorted(usage.namespaces.items()):
@@ -185,15 +191,28 @@ def stats_document(
             if channels is not None:
                 entry["channels"] = channels.of(thread_id, ns)
             namespaces.append(entry)
-        threads.append(
-            {"thread_id": thread_id, **_totals(counted), "namespaces": namespaces}
-        )
+        entry = {"thread_id": thread_id, **_totals(counted)}
+        if tokens is not None:
+            spent = _spent(tokens.get(thread_id, {}))
+            everything += spent
+            entry["tokens"] = spent.to_json()
+        threads.append({**entry, "namespaces": namespaces})
+    total: dict[str, JSON] = {"threads": len(threads), **_totals(usage.total())}
+    if tokens is not None:
+        total["tokens"] = everything.to_json()
     return {
         "s3_prefix": uri,
         "pricing": dict(_PRICING),
-        "total": {"threads": len(threads), **_totals(usage.total())},
+        "total": total,
         "threads": threads,
     }
+
+
+def _spent(by_namespace: Mapping[str, Tokens]) -> Tokens:
+    spent = Tokens()
+    for found in by_namespace.values():
+        spent += found
+    return spent
 
 
 def _when(moment: datetime.datetime | None) -> str:
@@ -229,7 +248,9 @@ def _cost(size: int) -> str:
     return f"{monthly_cost(size):.3g}"
 
 
-def _row(thread: str, ns: str, counted: Tally) -> list[str]:
+def _row(
+    thread: str, ns: str, counted: Tally, tokens: Tokens | None = None
+) -> list[str]:
     return [
         thread,
         ns,
@@ -239,13 +260,20 @@ def _row(thread: str, ns: str, counted: Tally) -> list[str]:
         _when(counted.oldest),
         _when(counted.newest),
         _cost(counted.bytes),
+        *([] if tokens is None else [f"{tokens.total:,}"]),
     ]
 
 
-def stats_table(usage: Usage, channels: Channels | None = None) -> list[str]:
+def stats_table(
+    usage: Usage,
+    channels: Channels | None = None,
+    tokens: Mapping[str, Mapping[str, Tokens]] | None = None,
+) -> list[str]:
     """``stats --format table``: a row per thread and namespace (``""`` is
     the default one; ``(other)``: keys that are neither checkpoints nor
-    writes), then the total; with channels, a second table of them."""
+    writes), then the total; with channels, a second table of them; with
+    tokens, a TOKENS column (total tokens; a message counted once, in the
+    first namespace that holds it)."""
     header = [
         "THREAD",
         "NAMESPACE",
@@ -256,19 +284,38 @@ def stats_table(usage: Usage, channels: Channels | None = None) -> list[str]:
         "NEWEST WRITE (UTC)",
         "USD/MONTH",
     ]
-    rows = [_row(t, _ns(ns), c) for (t, ns), c in sorted(usage.namespaces.items())]
+    none = None if tokens is None else Tokens()
+    if tokens is not None:
+        header.append("TOKENS")
+    rows = [
+        _row(t, _ns(ns), c, _of(tokens, t, ns))
+        for (t, ns), c in sorted(usage.namespaces.items())
+    ]
     rows += [
-        _row(t if t is not None else "(no thread)", "(other)", c)
+        _row(t if t is not None else "(no thread)", "(other)", c, none)
         for t, c in sorted(usage.strays.items(), key=lambda item: item[0] or "")
     ]
     count = len(usage.threads())
     label = f"TOTAL ({count} thread{'' if count == 1 else 's'})"
-    rows.append(_row(label, "", usage.total()))
+    spent = None
+    if tokens is not None:
+        spent = Tokens()
+        for by_namespace in tokens.values():
+            spent += _spent(by_namespace)
+    rows.append(_row(label, "", usage.total(), spent))
     lines = _table(header, rows)
     lines.insert(len(lines) - 1, "")
     if channels is not None:
         lines += ["", *_channel_table(channels)]
     return lines
+
+
+def _of(
+    tokens: Mapping[str, Mapping[str, Tokens]] | None, thread_id: str, ns: str
+) -> Tokens | None:
+    if tokens is None:
+        return None
+    return tokens.get(thread_id, {}).get(ns, Tokens())
 
 
 def _ns(checkpoint_ns: str) -> str:

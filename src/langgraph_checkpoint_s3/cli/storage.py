@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..plans import Usage
     from ..protocol import Listed
     from ..saver import S3CheckpointSaver
+    from .messages import Tokens
     from .reports import Channels
 
 __all__: list[str] = []
@@ -57,6 +58,12 @@ Examples:
     show_default=True,
     help="JSON, or a table for a person.",
 )
+@click.option(
+    "--tokens",
+    is_flag=True,
+    help="Also the tokens each thread's AI messages report (usage_metadata), "
+    "from the newest state of each namespace: reads it as dump does.",
+)
 @PROGRESS
 def stats(
     conn: Connection,
@@ -64,6 +71,7 @@ def stats(
     channels: bool,
     format_: str,
     progress: bool | None,
+    tokens: bool,
 ) -> None:
     """What the prefix (or one thread) stores: objects and bytes per thread
     and namespace, the oldest and newest write, and the monthly storage cost
@@ -75,6 +83,11 @@ def stats(
     base64, in checkpoints and in writes): that reads every object, one GET
     each, and says so on stderr with a progress bar (default: when stderr
     is a terminal; --progress/--no-progress decide).
+
+    --tokens adds each thread's input, output and total tokens, summed
+    from the usage_metadata of the AI messages in the newest state of each
+    namespace (a message two namespaces hold counts once): as many
+    requests as `dump` of each namespace.
     """
     with conn.open() as saver:
         from .. import plans
@@ -90,11 +103,35 @@ def stats(
             if thread_id is not None:
                 what = f"thread {thread_id!r} has no checkpoints or writes"
             note_nothing(saver, what)
+        used = _tokens(saver, usage) if tokens else None
         uri = where(saver)
     if format_ == "table":
-        click.echo("\n".join(stats_table(usage, sizes)))
+        click.echo("\n".join(stats_table(usage, sizes, used)))
     else:
-        emit(stats_document(uri, usage, sizes))
+        emit(stats_document(uri, usage, sizes, used))
+
+
+def _tokens(saver: S3CheckpointSaver, usage: Usage) -> dict[str, dict[str, Tokens]]:
+    """Per thread and namespace, the tokens of the newest state's AI
+    messages (DeltaChannel values rebuilt), the default namespace first."""
+    from .._configs import thread_config
+    from .changes import with_delta
+    from .messages import tokens_of
+    from .rendering import to_json
+
+    found: dict[str, dict[str, Tokens]] = {}
+    for thread in usage.threads():
+        states = []
+        spaces = sorted(ns for owner, ns in usage.namespaces if owner == thread)
+        for checkpoint_ns in spaces:
+            newest = saver.get_tuple(thread_config(thread, checkpoint_ns))
+            if newest is None:  # writes, no checkpoint
+                continue
+            item, _ = with_delta(saver, newest)
+            values = to_json(item.checkpoint["channel_values"])
+            states.append((checkpoint_ns, values if isinstance(values, dict) else {}))
+        found[thread] = tokens_of(states)
+    return found
 
 
 def _stats_with_channels(
