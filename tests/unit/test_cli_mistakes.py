@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from tests.support.cli import S3, invoke
-from tests.support.graphs import approval_graph, thread
-from tests.support.memory_bucket import MemorySaver
+from tests.support.cli import S3, URI, invoke, invoke_json
+from tests.support.graphs import approval_graph, nested_graph, thread
+from tests.support.memory_bucket import MemoryBucket, MemorySaver
 
 pytestmark = pytest.mark.usefixtures("client")
 
@@ -43,3 +43,80 @@ def test_deleting_without_the_right_is_an_access_error_in_one_short_line(
     assert line.endswith(": does this identity have s3:DeleteObject?")
     assert len(line) < 200
     assert saver.bucket.objects == everything
+
+
+# -- a misspelled thread, a namespace without its task id -------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["delete", "--thread-id", "chta", "--yes"],
+        ["delete", "--thread-id", "chta", "--dry-run"],
+        ["prune", "--thread-id", "chta", "--yes"],
+        ["prune", "--thread-id", "chat", "--thread-id", "chta", "--all", "--yes"],
+    ],
+)
+def test_deleting_a_thread_that_is_not_there_exits_4(
+    saver: MemorySaver, command: list[str]
+) -> None:
+    """A scheduled job with a misspelled id must fail, not pass for done."""
+    approval_graph(saver).invoke({"messages": []}, thread("chat"))
+    everything = dict(saver.bucket.objects)
+    result = invoke([command[0], *S3, *command[1:]])
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: thread 'chta' not found under {URI}: nothing was deleted\n"
+    )
+    assert saver.bucket.objects == everything
+
+
+def test_a_thread_not_there_one_level_too_high_names_the_right_prefix(
+    bucket: MemoryBucket,
+) -> None:
+    approval_graph(MemorySaver(bucket)).invoke({"messages": []}, thread("chat"))
+    result = invoke(
+        ["delete", "--s3-prefix", "s3://bucket/", "--thread-id", "chat", "--dry-run"]
+    )
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "Error: thread 'chat' not found under s3://bucket/: nothing was deleted; "
+        "a saver's data is under s3://bucket/checkpoints/ (pass --s3-prefix "
+        "s3://bucket/checkpoints/)\n"
+    )
+
+
+def test_dump_of_a_namespace_named_without_its_task_id_lists_those_there(
+    saver: MemorySaver,
+) -> None:
+    config = thread("nested")
+    nested_graph(saver).invoke({"log": []}, config)
+    namespaces = sorted(
+        {t.config["configurable"]["checkpoint_ns"] for t in saver.list(config)}
+    )
+    assert len(namespaces) == 3  # "", middle:<id> and middle:<id>|inner:<id>
+    result = invoke(["dump", *S3, "--thread-id", "nested", "--checkpoint-ns", "middle"])
+    assert result.exit_code == 4
+    (middle, inner) = namespaces[1:]
+    assert result.stderr == (
+        "Error: thread 'nested' has no checkpoints in namespace 'middle'; thread "
+        f"'nested' has checkpoints in namespaces {middle!r}, {inner!r}, '' (pass "
+        "one as --checkpoint-ns)\n"
+    )
+    right = invoke_json("dump", *S3, "--thread-id", "nested", "--checkpoint-ns", middle)
+    assert right["checkpoint_ns"] == middle
+
+
+# -- the prefix in the environment ------------------------------------------------
+
+
+def test_the_prefix_can_come_from_the_environment(saver: MemorySaver) -> None:
+    approval_graph(saver).invoke({"messages": []}, thread("chat"))
+    result = invoke(["threads"], env={"S3_CHECKPOINT_PREFIX": URI})
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"threads": ["chat"]}
+    # The option still wins over the variable.
+    elsewhere = invoke(["threads", *S3], env={"S3_CHECKPOINT_PREFIX": "nonsense"})
+    assert json.loads(elsewhere.stdout) == {"threads": ["chat"]}
+    assert "S3_CHECKPOINT_PREFIX" in invoke(["threads", "--help"]).stdout

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from ..plans import Expiry, IdleThread
     from ..saver import S3CheckpointSaver
+    from .removal import Holdings
 
 __all__ = ["stdin_is_terminal"]
 
@@ -59,6 +60,22 @@ def _threads_text(thread_ids: Sequence[str]) -> str:
     return f"thread {names}" if len(thread_ids) == 1 else f"threads {names}"
 
 
+def _refuse_absent(
+    saver: S3CheckpointSaver, before: Holdings, thread_ids: Sequence[str]
+) -> None:
+    """Exit 4 (not found) before deleting anything when a thread named holds
+    no key: a misspelled id must fail a scheduled job, not pass for done."""
+    from .locating import elsewhere_hint
+
+    absent = before.absent(thread_ids)
+    if absent:
+        raise CliError(
+            f"{_threads_text(absent)} not found under {where(saver)}: nothing "
+            f"was deleted{elsewhere_hint(saver)}",
+            ExitCode.RUNTIME,
+        )
+
+
 # -- delete -----------------------------------------------------------------------
 
 
@@ -89,22 +106,20 @@ def delete(conn: Connection, thread_id: str, dry_run: bool, yes: bool) -> None:
     "dry_run", "deleted": [{"checkpoint_ns", "checkpoint_id"}] newest first,
     "deleted_writes": count, "deleted_other": [keys that were neither, e.g.
     stray objects], "kept": [checkpoints that remain]}. If deleting fails
-    part-way, that is still printed before the error.
+    part-way, that is still printed before the error. A thread with no
+    objects exits 4 (not found), so a misspelled id fails a scheduled job.
     """
     if not dry_run:
         _check_can_confirm(yes)
     with conn.open() as saver:
-        from .locating import note_empty, refuse_layout_folders
+        from .locating import refuse_layout_folders
         from .removal import Holdings, carry_out, removal
 
         refuse_layout_folders(saver, [thread_id])
         before = Holdings.of(saver, [thread_id])
+        _refuse_absent(saver, before, [thread_id])
         header: dict[str, JSON] = {"thread_id": thread_id, "dry_run": dry_run}
-        if dry_run or not before.keys:
-            if not before.keys:
-                note_empty(
-                    saver, f"thread {thread_id!r} has no objects under {where(saver)}"
-                )
+        if dry_run:
             nothing = Holdings.nothing(saver.layout)
             emit({**header, **removal(before, nothing, with_thread=False)})
             return
@@ -203,7 +218,8 @@ def prune(
     Prints what went, from listings before and after, as `delete` does,
     with "thread_ids" and "strategy" ("keep_latest", "keep_last" with
     "keep_last": N, or "delete") and a "thread_id" in each entry of
-    "deleted" and "kept".
+    "deleted" and "kept". A thread named with --thread-id that holds no
+    objects exits 4 (not found) before anything is deleted.
     """
     if not keep_latest and (keep_last is not None or all_threads):
         raise click.UsageError(
@@ -239,6 +255,8 @@ def prune(
         if keep_last is not None:
             header["keep_last"] = keep_last
         before = Holdings.of(saver, threads)
+        if not all_threads:
+            _refuse_absent(saver, before, threads)
         if not before.keys:
             note_empty(saver, f"nothing to prune under {where(saver)}")
             nothing = Holdings.nothing(saver.layout)

@@ -262,7 +262,7 @@ def _not_found(
     checkpoint_ns: str,
     checkpoint_id: str | None,
 ) -> str:
-    from .locating import nearby, uri_of
+    from .locating import namespaces_hint, nearby, uri_of
 
     if checkpoint_id is None:
         message = _no_checkpoints(thread_id, checkpoint_ns)
@@ -271,6 +271,8 @@ def _not_found(
             f"checkpoint not found: thread {thread_id!r}, namespace "
             f"{checkpoint_ns!r}, id {checkpoint_id!r}"
         )
+    if hint := namespaces_hint(saver, thread_id, checkpoint_ns):
+        return message + hint  # the data is here, in another namespace
     elsewhere = saver.run(nearby(saver.layout))
     if elsewhere:
         uri = uri_of(saver.bucket_name, elsewhere[0])

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTEMPTS",
     "CONNECT_TIMEOUT",
+    "PREFIX_VARIABLE",
     "READ_TIMEOUT",
     "Connection",
     "RetryNotices",
@@ -39,6 +40,8 @@ __all__ = [
     "s3_options",
 ]
 
+PREFIX_VARIABLE = "S3_CHECKPOINT_PREFIX"
+"""The environment variable that stands for ``--s3-prefix``."""
 CONNECT_TIMEOUT = 2.0
 """Seconds to wait for a connection to the store (the library waits 10)."""
 READ_TIMEOUT = 10.0
@@ -259,8 +262,10 @@ def s3_options(command: Callable[..., None]) -> Callable[..., None]:
     @click.option(
         "--s3-prefix",
         required=True,
+        envvar=PREFIX_VARIABLE,
         metavar="s3://BUCKET/PREFIX/",
-        help="Where the saver stores its objects: bucket and the saver's prefix.",
+        help="Where the saver stores its objects: bucket and the saver's prefix "
+        f"(default: ${PREFIX_VARIABLE}).",
     )
     @click.option("--profile", help="AWS profile (default: the credential chain).")
     @click.option(

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 __all__ = [
     "LAYOUT_FOLDERS",
     "PROBED_FOLDERS",
+    "SHOWN_NAMESPACES",
+    "elsewhere_hint",
     "holds_data",
+    "namespaces_hint",
     "nearby",
     "note_empty",
     "refuse_layout_folders",
@@ -109,17 +112,54 @@ def note_empty(
     and where a saver's data is if a neighbouring prefix holds some.
     ``found``: those prefixes, when already probed; ``probe=False`` when the
     prefix is known to hold data (no need to look elsewhere)."""
+    say(f"note: {what}{elsewhere_hint(saver, found, probe=probe)}")
+
+
+def elsewhere_hint(
+    saver: S3CheckpointSaver, found: Sequence[str] = (), *, probe: bool = True
+) -> str:
+    """``; a saver's data is under s3://... (pass --s3-prefix s3://...)``
+    when a prefix nearby holds a saver's data (``found``, or probed unless
+    ``probe=False``), else ``""``: the tail of a message saying that
+    something is missing."""
     elsewhere = list(found)
     if not elsewhere and probe:
         elsewhere = saver.run(nearby(saver.layout))
-    message = f"note: {what}"
-    if elsewhere:
-        uris = [uri_of(saver.bucket_name, prefix) for prefix in elsewhere]
-        message += (
-            f"; a saver's data is under {' and '.join(uris)}"
-            f" (pass --s3-prefix {uris[0]})"
-        )
-    say(message)
+    if not elsewhere:
+        return ""
+    uris = [uri_of(saver.bucket_name, prefix) for prefix in elsewhere]
+    return (
+        f"; a saver's data is under {' and '.join(uris)} (pass --s3-prefix {uris[0]})"
+    )
+
+
+SHOWN_NAMESPACES = 5
+"""How many of a thread's namespaces a message names."""
+
+
+def namespaces_hint(
+    saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str
+) -> str:
+    """When ``checkpoint_ns`` holds no checkpoint of the thread but others
+    do: ``; thread 't' has checkpoints in namespaces 'a:1', ''``, those that
+    start with ``checkpoint_ns`` first (a subgraph's namespace is its node's
+    name, ``:``, the task id: the name alone is the usual slip). One LIST per
+    1,000 of the thread's checkpoints; ``""`` when there is nothing to add."""
+    refs = saver.run(plans.thread_checkpoints(saver.context, thread_id))
+    namespaces = {ref.checkpoint_ns for ref in refs}
+    if not namespaces or checkpoint_ns in namespaces:
+        return ""
+    held = sorted(
+        namespaces, key=lambda ns: (not ns.startswith(f"{checkpoint_ns}:"), ns)
+    )
+    shown = ", ".join(repr(ns) for ns in held[:SHOWN_NAMESPACES])
+    more = len(held) - SHOWN_NAMESPACES
+    noun = "namespace" if len(held) == 1 else "namespaces"
+    return (
+        f"; thread {thread_id!r} has checkpoints in {noun} {shown}"
+        + (f" and {more} more" if more > 0 else "")
+        + " (pass one as --checkpoint-ns)"
+    )
 
 
 def suspect_threads(saver: S3CheckpointSaver, threads: Sequence[str]) -> list[str]:

@@ -65,6 +65,12 @@ class Holdings:
             if owner_of(self.layout, k) is None and not self.layout.parse_head_key(k)
         )
 
+    def absent(self, thread_ids: Sequence[str]) -> list[str]:
+        """The threads of ``thread_ids`` that hold no key at all: a misspelled
+        id, which a scheduled job must not take for a thread cleaned up."""
+        held = {self.layout.parse_thread(key) for key in self.keys}
+        return [t for t in thread_ids if t not in held]
+
     def summary(self) -> str:
         """``3 checkpoints in 2 namespaces and 4 writes``, for the question."""
         checkpoints = self.checkpoints()
