@@ -120,3 +120,30 @@ def test_the_prefix_can_come_from_the_environment(saver: MemorySaver) -> None:
     elsewhere = invoke(["threads", *S3], env={"S3_CHECKPOINT_PREFIX": "nonsense"})
     assert json.loads(elsewhere.stdout) == {"threads": ["chat"]}
     assert "S3_CHECKPOINT_PREFIX" in invoke(["threads", "--help"]).stdout
+
+
+# -- stats and validate one level too high ----------------------------------------
+
+
+def test_stats_and_validate_one_level_too_high_say_where_the_data_is(
+    bucket: MemoryBucket,
+) -> None:
+    """There a saver's folders, checkpoints/ and writes/, look like two
+    threads to stats, and every object like a stray to validate."""
+    approval_graph(MemorySaver(bucket)).invoke({"messages": []}, thread("chat"))
+    note = (
+        "a saver's data is under s3://bucket/checkpoints/ "
+        "(pass --s3-prefix s3://bucket/checkpoints/)\n"
+    )
+    stats = invoke(["stats", "--s3-prefix", "s3://bucket/"])
+    assert stats.exit_code == 0, stats.stderr
+    assert json.loads(stats.stdout)["threads"] == []
+    assert stats.stderr == (
+        f"note: no checkpoints or writes under s3://bucket/; {note}"
+    )
+    validated = invoke(["validate", "--s3-prefix", "s3://bucket/"])
+    assert validated.exit_code == 0, validated.stderr
+    assert json.loads(validated.stdout)["checked"] == 0
+    assert validated.stderr == f"note: no objects under s3://bucket/; {note}"
+    right = invoke_json("stats", "--s3-prefix", "s3://bucket/checkpoints/")
+    assert [t["thread_id"] for t in right["threads"]] == ["chat"]

@@ -30,6 +30,7 @@ __all__ = [
     "nearby",
     "note_empty",
     "refuse_layout_folders",
+    "suspect_keys",
     "suspect_threads",
     "uri_of",
     "where",
@@ -169,6 +170,13 @@ def suspect_threads(saver: S3CheckpointSaver, threads: Sequence[str]) -> list[st
     if not threads or not set(threads) <= LAYOUT_FOLDERS:
         return []
     return saver.run(nearby(saver.layout))
+
+
+def suspect_keys(saver: S3CheckpointSaver, keys: Sequence[str]) -> list[str]:
+    """:func:`suspect_threads` for the keys a listing of the prefix found."""
+    layout = saver.layout
+    threads = {t for key in keys if (t := layout.parse_thread(key)) is not None}
+    return suspect_threads(saver, sorted(threads))
 
 
 def refuse_layout_folders(saver: S3CheckpointSaver, thread_ids: Sequence[str]) -> None:

@@ -91,6 +91,7 @@ def stats(
     """
     with conn.open() as saver:
         from .. import plans
+        from .locating import suspect_threads
         from .reports import stats_document, stats_table
 
         if channels:
@@ -98,6 +99,8 @@ def stats(
             usage, sizes = _stats_with_channels(saver, thread_id, shown)
         else:
             usage, sizes = saver.run(plans.usage(saver.context, thread_id)), None
+        if thread_id is None and suspect_threads(saver, [*usage.threads()]):
+            usage = plans.Usage()  # a saver's folders one level down, not threads
         if usage.total().objects == 0:
             what = "no checkpoints or writes"
             if thread_id is not None:
@@ -218,6 +221,7 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
     """
     with conn.open() as saver:
         from .. import plans
+        from .locating import suspect_keys
 
         layout = saver.layout
         keys = saver.run(
@@ -225,6 +229,8 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
             if thread_id is None
             else plans.thread_keys(saver.context, thread_id)
         )
+        if thread_id is None and suspect_keys(saver, keys):
+            keys = []  # a saver's data one level down: not objects of this prefix
         shown = wants_progress(progress)
         with progress_bar(len(keys), "Validating objects", shown) as tick:
             failures = _validate_keys(saver, keys, tick)
