@@ -389,13 +389,19 @@ def test_validate_passes_clean_data(cli_store: Store) -> None:
         "checked": len(cli_store.keys(PREFIX)),
         "failed": 0,
         "failures": [],
+        "warnings": [],
     }
     layout = Layout(PREFIX)
     one = invoke_json("validate", *cli_store.s3(), "--thread-id", DIRECT_THREAD)
     expected = cli_store.keys(
         layout.thread_checkpoints_prefix(DIRECT_THREAD)
     ) + cli_store.keys(layout.thread_writes_prefix(DIRECT_THREAD))
-    assert one == {"checked": len(expected), "failed": 0, "failures": []}
+    assert one == {
+        "checked": len(expected),
+        "failed": 0,
+        "failures": [],
+        "warnings": [],
+    }
 
 
 def test_validate_in_small_chunks_checks_the_same(
@@ -567,6 +573,7 @@ def test_validate_passes_an_encrypted_bucket(cli_bucket: Store) -> None:
         "checked": len(cli_bucket.keys(PREFIX)),
         "failed": 0,
         "failures": [],
+        "warnings": [],
     }
     dumped = invoke_json("dump", *cli_bucket.s3(), *at("", "cp-1"))
     assert dumped["checkpoint"]["channel_values"]["b"]["type"] == "bytes+aes"
@@ -936,13 +943,25 @@ def test_missing_checkpoint_exits_4(cli_store: Store) -> None:
     )
 
 
-def test_corrupt_object_exits_4_naming_the_key(cli_bucket: Store) -> None:
+def test_corrupt_object_exits_4_naming_the_key_after_the_rest(
+    cli_bucket: Store,
+) -> None:
+    with cli_bucket.saver() as saver:
+        put(saver, CheckpointRef("t", "", "cp-2"), checkpoint("cp-2"), {"step": 0})
     key = Layout(PREFIX).checkpoint_key(CheckpointRef("t", "", "cp-1"))
     client = cli_bucket.endpoint.boto3_client()
     client.put_object(Bucket=cli_bucket.bucket, Key=key, Body=b"garbage")
     result = invoke(["read", *cli_bucket.s3(), "--thread-id", "t"])
     assert result.exit_code == 4
-    assert result.stderr.startswith(f"Error: {key}: not a JSON document")
+    assert result.stderr.startswith(f"Error: {key}: not a JSON document; ")
+    assert "run s3-checkpoint validate --s3-prefix " in result.stderr
+    shown = json.loads(result.stdout)["checkpoints"]
+    assert [c["checkpoint_id"] for c in shown] == ["cp-2", "cp-1"]
+    assert shown[1] == {
+        "checkpoint_ns": "",
+        "checkpoint_id": "cp-1",
+        "error": "not a JSON document",
+    }
 
 
 def test_missing_bucket_exits_3(moto: S3Endpoint) -> None:

@@ -180,7 +180,12 @@ def test_the_cli_validates_and_dumps_compressed_and_plain_objects(
 
     result = run_cli(endpoint, "validate", *uri, "--no-progress")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout) == {"checked": 12, "failed": 0, "failures": []}
+    assert json.loads(result.stdout) == {
+        "checked": 12,
+        "failed": 0,
+        "failures": [],
+        "warnings": [],
+    }
 
     for thread, ids in (("old", old_ids), ("new", new_ids)):
         for i, checkpoint_id in enumerate(ids):

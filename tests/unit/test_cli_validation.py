@@ -57,9 +57,15 @@ def test_threads_with_heads_validate_clean(
         "checked": len(bucket.objects),
         "failed": 0,
         "failures": [],
+        "warnings": [],
     }
     one = invoke_json("validate", *S3, "--thread-id", "t")
-    assert one == {"checked": len(keys_of(bucket, "t")), "failed": 0, "failures": []}
+    assert one == {
+        "checked": len(keys_of(bucket, "t")),
+        "failed": 0,
+        "failures": [],
+        "warnings": [],
+    }
 
 
 def test_each_bad_head_fails_alone_and_validation_goes_on(

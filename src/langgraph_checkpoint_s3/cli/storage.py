@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..saver import S3CheckpointSaver
     from .messages import Tokens
     from .reports import Channels
+    from .validation import Lineages
 
 __all__: list[str] = []
 
@@ -216,12 +217,15 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
     are not checked and not failures. The reason names the field, e.g.
     "channel 'v': cannot decode its 'msgpack' value (...)".
 
-    Prints {"checked": N, "failed": M, "failures": [{"key", "reason"}]} and
-    exits 4 when anything failed.
+    Prints {"checked": N, "failed": M, "failures": [{"key", "reason"}],
+    "warnings": [...]} and exits 4 when anything failed. A warning (it fails
+    nothing) names a checkpoint with two or more "loop" children, racing
+    writers: {"key", "reason", "concurrent_children"}.
     """
     with conn.open() as saver:
         from .. import plans
         from .locating import suspect_keys
+        from .validation import Lineages
 
         layout = saver.layout
         keys = saver.run(
@@ -232,8 +236,9 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
         if thread_id is None and suspect_keys(saver, keys):
             keys = []  # a saver's data one level down: not objects of this prefix
         shown = wants_progress(progress)
+        lineages = Lineages(layout)
         with progress_bar(len(keys), "Validating objects", shown) as tick:
-            failures = _validate_keys(saver, keys, tick)
+            failures = _validate_keys(saver, keys, tick, lineages)
         if not keys:
             what = (
                 "no objects"
@@ -246,6 +251,7 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
             "checked": len(keys),
             "failed": len(failures),
             "failures": [{"key": key, "reason": why} for key, why in failures],
+            "warnings": lineages.warnings(),
         }
     )
     if failures:
@@ -256,7 +262,10 @@ def validate(conn: Connection, thread_id: str | None, progress: bool | None) -> 
 
 
 def _validate_keys(
-    saver: S3CheckpointSaver, keys: Sequence[str], tick: Callable[[], None]
+    saver: S3CheckpointSaver,
+    keys: Sequence[str],
+    tick: Callable[[], None],
+    lineages: Lineages,
 ) -> list[tuple[str, str]]:
     """Fetch and check the keys, a chunk at a time (each chunk's GETs run
     concurrently); the (key, reason) of failures. A key that is neither a
@@ -280,9 +289,12 @@ def _validate_keys(
         for key in chunk:
             if key not in fetched:
                 tick()
-            reason = why_invalid(layout, key, fetched.get(key))
+            body = fetched.get(key)
+            reason = why_invalid(layout, key, body)
             if reason is not None:
                 failures.append((key, reason))
+            elif body is not None:
+                lineages.note(key, body)
     return sorted(failures)
 
 

@@ -14,6 +14,10 @@ must be a well-formed pickle stream, checked without unpickling). A value with
 any other tag is written by a serializer the CLI does not have, such as
 ``EncryptedSerializer`` (``msgpack+aes``, readable only with its key): it is
 not checked, and not a failure.
+
+Warnings: a checkpoint with two or more ``loop`` children was branched by
+racing writers (:mod:`.lineage`); nothing is invalid, so it is reported
+apart (:class:`Lineages`) and does not fail validation.
 """
 
 from __future__ import annotations
@@ -31,13 +35,17 @@ from .._codec import decode_checkpoint, decode_write, fields_misplaced, misplace
 from .._keys import CheckpointRef, Layout, WriteRef
 from ..envelopes import CHECKPOINT_SCHEMA, HEAD_SCHEMA, WRITE_SCHEMA, envelope_schemas
 from ..errors import CorruptObjectError
+from .lineage import Key, concurrent_children
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+    from .rendering import JSON
+
 __all__ = [
     "JSONPLUS_TAGS",
     "UNEXPECTED_KEY",
+    "Lineages",
     "decode_value",
     "schema_of",
     "schema_validators",
@@ -218,3 +226,49 @@ def _without_key(key: str, message: str) -> str:
 
 def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Unread:
+    """A serde that decodes nothing: only ids and plain metadata are wanted."""
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        raise NotImplementedError("validation never writes")
+
+    def loads_typed(self, data: tuple[str, bytes]) -> None:
+        return None
+
+
+class Lineages:
+    """The parent and source of each valid checkpoint, noted as ``validate``
+    reads them, for the racing writers it warns about."""
+
+    def __init__(self, layout: Layout) -> None:
+        self._layout = layout
+        self._seen: dict[str, list[tuple[Key, str | None, Any]]] = {}
+
+    def note(self, key: str, body: bytes) -> None:
+        """A valid object's body; only checkpoints are kept."""
+        ref = self._layout.parse_checkpoint_key(key)
+        if ref is None:
+            return
+        stored = decode_checkpoint(_Unread(), key, body, ref)
+        source = dict(stored.metadata).get("source")
+        at = (ref.checkpoint_ns, ref.checkpoint_id)
+        self._seen.setdefault(ref.thread_id, []).append((at, stored.parent_id, source))
+
+    def warnings(self) -> list[JSON]:
+        """``{"key", "reason", "concurrent_children"}`` for each checkpoint with
+        two or more ``loop`` children, by key."""
+        found: dict[str, JSON] = {}
+        for thread_id, seen in self._seen.items():
+            for (ns, checkpoint_id), children in concurrent_children(seen).items():
+                ref = CheckpointRef(thread_id, ns, checkpoint_id)
+                key = self._layout.checkpoint_key(ref)
+                count = len(children)
+                found[key] = {
+                    "key": key,
+                    "reason": f"{count} loop children: {count} runs went on from "
+                    "it at once (racing writers)",
+                    "concurrent_children": [*children],
+                }
+        return [found[key] for key in sorted(found)]
