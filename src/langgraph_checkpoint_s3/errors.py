@@ -114,6 +114,14 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def _from_s3(exc: ClientError) -> bool:
+    """Whether an answer carries the request id S3 puts on every response
+    (``x-amz-request-id``; moto's ``x-amzn-requestid``): a bare 404 without
+    one is a web server's, not a missing bucket's."""
+    headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return any(name.lower().startswith("x-amz") for name in headers)
+
+
 def from_botocore(
     exc: ClientError | BotoCoreError, *, operation: str, bucket: str, key: str = ""
 ) -> S3AccessError:
@@ -129,6 +137,14 @@ def from_botocore(
         text = f"{operation} {where} failed: {code}: {message}"
         if code in _CREDENTIAL_CODES:
             return CredentialsError(text, operation=operation, key=key, code=code)
+        if code == "404" and not key and not _from_s3(exc):
+            return S3AccessError(
+                f"{operation} {where}: the endpoint does not look like S3: it "
+                "answered 404 without S3's request id (x-amz-request-id); "
+                "a web server, or a wrong port?",
+                operation=operation,
+                code=code,
+            )
         if code in _MISSING_BUCKET_CODES and not key:
             return BucketNotFoundError(
                 f"bucket {bucket!r} does not exist ({operation}: {code})",
@@ -138,6 +154,12 @@ def from_botocore(
         if code == "NoSuchBucket":
             return BucketNotFoundError(text, operation=operation, key=key, code=code)
         return S3AccessError(text, operation=operation, key=key, code=code)
+    # OpenSSL's reason when the other end answers a handshake in plain text.
+    hint = (
+        " (plain HTTP at an https:// URL?)"
+        if "WRONG_VERSION_NUMBER" in str(exc)
+        else ""
+    )
     return S3AccessError(
-        f"{operation} {where} failed: {exc}", operation=operation, key=key
+        f"{operation} {where} failed: {exc}{hint}", operation=operation, key=key
     )

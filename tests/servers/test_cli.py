@@ -22,6 +22,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -1116,27 +1118,110 @@ def test_unreachable_store_retries_aloud_and_hides_the_password(
     assert "user" not in done.stderr
 
 
-def test_stalled_store_times_out_aloud(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A store that accepts connections and never answers.
+class Counted(ThreadingHTTPServer):
+    """A loopback HTTP server that counts the connections it takes."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.taken = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.taken += 1
+        super().process_request(request, client_address)
+
+    def url(self, scheme: str = "http") -> str:
+        return f"{scheme}://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[Counted]:
+    server = Counted(handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Silent(BaseHTTPRequestHandler):
+    """Accepts a request and never answers (until the server shuts down)."""
+
+    def do_HEAD(self) -> None:
+        self.server_stopping.wait()  # type: ignore[attr-defined]
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class WebServer(BaseHTTPRequestHandler):
+    """A web server, not S3: 404 for any path, without S3's request id."""
+
+    def do_HEAD(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_silent_store_is_waited_on_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A store that accepts connections and never answers: 3 attempts cost
+    # 3 read timeouts, where the documentation promises one.
     monkeypatch.setattr(cli_connection, "READ_TIMEOUT", 0.3)
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        started = time.monotonic()
+    stopping = threading.Event()
+    monkeypatch.setattr(Silent, "server_stopping", stopping, raising=False)
+    with serving(Silent) as server:
+        url = server.url()
         result = invoke(
             ["threads", "--s3-prefix", "s3://some-bucket/p/", "--endpoint-url", url]
         )
-        took = time.monotonic() - started
+        stopping.set()
     assert result.exit_code == 3
-    assert took < 10
-    assert result.stderr.splitlines() == [
-        f"retrying: no answer from {url} within 0.3 s (attempt 2 of 3)",
-        f"retrying: no answer from {url} within 0.3 s (attempt 3 of 3)",
+    assert server.taken == 1
+    assert result.stderr == (
         "Error: HeadBucket s3://some-bucket failed: Read timeout on endpoint "
-        f'URL: "{url}/some-bucket"',
-    ]
+        f'URL: "{url}/some-bucket"\n'
+    )
+
+
+def test_plain_http_at_an_https_url_is_not_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    with serving(WebServer) as server:
+        url = server.url("https")
+        result = invoke(
+            ["threads", "--s3-prefix", "s3://some-bucket/p/", "--endpoint-url", url]
+        )
+    assert result.exit_code == 3
+    assert server.taken == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: HeadBucket s3://some-bucket failed: SSL ")
+    assert "WRONG_VERSION_NUMBER" in line
+    assert line.endswith(" (plain HTTP at an https:// URL?)")
+
+
+def test_a_web_server_is_not_taken_for_a_missing_bucket() -> None:
+    with serving(WebServer) as server:
+        result = invoke(
+            [
+                "threads",
+                "--s3-prefix",
+                "s3://some-bucket/p/",
+                "--endpoint-url",
+                server.url(),
+            ]
+        )
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "Error: HeadBucket s3://some-bucket: the endpoint does not look like S3: "
+        "it answered 404 without S3's request id (x-amz-request-id); a web "
+        "server, or a wrong port?\n"
+    )
 
 
 def test_a_failing_store_is_retried_aloud() -> None:

@@ -92,10 +92,14 @@ DeleteRefusal = Callable[[str], "tuple[str, str] | None"]
 def client_error(
     code: str, message: str = "", *, status: int = 400, operation: str = "S3"
 ) -> ClientError:
-    """The ClientError botocore raises for an S3 error answer."""
+    """The ClientError botocore raises for an S3 error answer (S3 gives
+    every answer a request id; a bare 404 without one is not S3's)."""
     response: Any = {
         "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status},
+        "ResponseMetadata": {
+            "HTTPStatusCode": status,
+            "HTTPHeaders": {"x-amz-request-id": "MEMORY"},
+        },
     }
     return ClientError(response, operation)
 

@@ -9,6 +9,7 @@ line on stderr, and the exit code says what went wrong (see ``ExitCode``).
 Modules:
   app         exit codes; every error mapped to one line and its exit code
   connection  the s3:// URI, the connection options, the saver they open
+  retrying    which failed requests are not retried (pure)
   options     the options several commands share; durations
   commands    the group and the reading commands
   storage     what the bucket holds: stats, validate

@@ -2,8 +2,9 @@
 options every command takes, and the saver they open.
 
 The CLI's client gives up sooner than the library's: a person waits on it, so
-an unreachable store is reported within about ten seconds (short connect
-timeout, 3 attempts), and every retry is announced on stderr.
+an unreachable or silent store is reported within about ten seconds (short
+connect timeout, 3 attempts, no retry of a read timeout), and every retry is
+announced on stderr.
 
 Light at import: a malformed URI is refused before boto3 or the saver load.
 """
@@ -45,10 +46,12 @@ PREFIX_VARIABLE = "S3_CHECKPOINT_PREFIX"
 CONNECT_TIMEOUT = 2.0
 """Seconds to wait for a connection to the store (the library waits 10)."""
 READ_TIMEOUT = 10.0
-"""Seconds to wait for the next bytes of an answer (the library waits 60)."""
+"""Seconds to wait for the next bytes of an answer (the library waits 60);
+a read timeout is not retried, so a silent store costs this once."""
 ATTEMPTS = 3
 """Attempts per request, the first included, unless ``AWS_MAX_ATTEMPTS`` or
-the AWS config file's ``max_attempts`` says otherwise (the library makes 5)."""
+the AWS config file's ``max_attempts`` says otherwise (the library makes 5).
+Failures another attempt would not mend are not retried (``retrying``)."""
 
 _BUCKET_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
@@ -139,8 +142,19 @@ class Connection:
         client = session.client(
             "s3", endpoint_url=self.endpoint_url, config=cli_client_config()
         )
+        client.meta.events.register_first("needs-retry.s3", _end_futile_retries)
         RetryNotices().register(client.meta.events)
         return client
+
+
+def _end_futile_retries(caught_exception: Exception | None = None, **_: Any) -> None:
+    """Ahead of botocore's retry handler: a failure that another attempt
+    would not mend (:mod:`.retrying`) is raised now, as botocore raises
+    the last attempt's."""
+    from .retrying import not_worth_retrying
+
+    if caught_exception is not None and not_worth_retrying(caught_exception):
+        raise caught_exception
 
 
 def cli_client_config() -> Config:
