@@ -736,7 +736,16 @@ def test_cli_block(block: Block, seeded_store: Store, tmp_path: Path) -> None:
         check_read_output(json.loads(written.read_text(encoding="utf-8")))
 
 
-READ_ONLY = {"threads", "list", "dump", "read", "history", "stats", "validate"}
+READ_ONLY = {
+    "threads",
+    "list",
+    "dump",
+    "read",
+    "history",
+    "diff",
+    "stats",
+    "validate",
+}
 
 
 def read_only(block: Block) -> bool:

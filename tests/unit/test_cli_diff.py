@@ -19,7 +19,7 @@ from tests.support.graphs import delta_graph, thread
 from tests.support.memory_bucket import MemoryBucket, MemorySaver
 from tests.support.memory_client import MemoryClient
 
-from .test_cli_storage import quick_start
+from .test_cli_storage import normalized, page_samples, quick_start
 
 pytestmark = pytest.mark.usefixtures("client")
 
@@ -280,6 +280,23 @@ def test_stats_tokens_adds_up_the_ai_messages(
     header, *rows = table.splitlines()
     assert header.split()[-1] == "TOKENS"
     assert [r.split()[-1] for r in rows if r] == ["110", "110", "58", "278"]
+
+
+# -- the samples of docs/cli.md ----------------------------------------------------
+
+
+def test_diff_samples_are_what_diff_and_history_patch_print(
+    bucket: MemoryBucket,
+) -> None:
+    saver = MemorySaver(bucket, prefix="my-app/checkpoints/")
+    quick_start(saver)
+    prefix = ["--s3-prefix", "s3://bucket/my-app/checkpoints/"]
+    text, patch = page_samples("diff")
+    printed = invoke(["diff", *prefix, "--thread-id", "thread-1", "--format", "text"])
+    assert normalized(printed.stdout.splitlines()) == normalized(text)
+    args = ["history", *prefix, "--thread-id", "thread-1", "--patch"]
+    printed = invoke(args)
+    assert normalized(printed.stdout.splitlines()) == normalized(patch)
 
 
 def test_history_patch_json_is_json(saver: MemorySaver) -> None:
