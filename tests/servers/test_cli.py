@@ -1269,3 +1269,22 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
     for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS"):
         env.pop(name, None)
     return env
+
+
+def test_diff_and_dump_rebuild_a_delta_agent_over_http(cli_bucket: Store) -> None:
+    """The tool-calling agent whose messages are a DeltaChannel: over a real
+    server, dump shows the state the graph has, and diff the last answer."""
+    from tests.support.agents import run_agent
+
+    with cli_bucket.saver() as saver:
+        graph, config = run_agent(saver, "delta-agent", delta=True)
+        state = graph.get_state(config).values["messages"]
+    args = [*cli_bucket.s3(), "--thread-id", "delta-agent"]
+
+    dumped = invoke_json("dump", *args, "--brief")
+    found = invoke_json("diff", *args)
+
+    values = dumped["checkpoint"]["channel_values"]
+    assert [m["id"] for m in values["messages"]] == [m.id for m in state]
+    added = found["messages"]["messages"]["added"]
+    assert [m["content"] for m in added] == [state[-1].content]
