@@ -86,11 +86,12 @@ Exit codes:
   0    success
   1    invalid S3 URI
   2    AWS credentials error (none found, or rejected by the store)
-  3    S3 access error (missing bucket, access denied, other S3 errors)
-  4    checkpoint not found, invalid object, usage error (missing or
-       unknown option, bad option value), deletion refused (no terminal
-       to confirm on and no --yes) or not confirmed, or another runtime
-       error
+  3    S3 access error (missing bucket, access denied, an endpoint
+       that is not S3, other S3 errors)
+  4    checkpoint or thread not found, invalid object, usage error
+       (missing or unknown option, bad option value), deletion refused
+       (no terminal to confirm on and no --yes) or not confirmed, or
+       another runtime error
   5    unexpected error
   130  interrupted (Ctrl-C)
 
