@@ -24,6 +24,7 @@ from tests.support.cli import S3, URI, invoke, invoke_json
 from tests.support.graphs import Chat, approval_graph, nested_graph, thread
 from tests.support.histories import PREFIX
 from tests.support.memory_bucket import MemoryBucket, MemorySaver, Stored
+from tests.unit.test_cli_storage import normalized, page_samples, quick_start
 
 pytestmark = pytest.mark.usefixtures("client")
 
@@ -288,3 +289,32 @@ def test_a_corrupt_write_marks_its_checkpoint(
     assert broken["checkpoint_id"] == parsed.checkpoint.checkpoint_id
     assert broken["error"].startswith(f"{key}: ")  # names the bad object
     assert len(shown) == count
+
+
+# -- the CLI page's samples -------------------------------------------------------
+
+
+def test_the_pages_samples_are_what_the_cli_prints(bucket: MemoryBucket) -> None:
+    saver = MemorySaver(bucket, prefix="my-app/checkpoints/")
+    prefix = ["--s3-prefix", f"s3://{bucket.name}/my-app/checkpoints/"]
+    race(saver, "race")
+    nested_graph(saver).invoke({"log": []}, thread("nested"))
+    nested_graph(saver).invoke(Command(resume="ok"), thread("nested"))
+    samples = page_samples("history")
+    for thread_id, mark in (("race", "!! 2 loop children"), ("nested", "subgraph")):
+        (sample,) = [s for s in samples if any(mark in line for line in s)]
+        printed = invoke(["history", *prefix, "--thread-id", thread_id]).stdout
+        assert normalized(printed.splitlines()) == normalized(sample)
+
+    quick_start(saver)
+    config: Any = {"configurable": {"thread_id": "thread-1"}}
+    ids = [t.config["configurable"]["checkpoint_id"] for t in saver.list(config)]
+    layout = Layout("my-app/checkpoints/")
+    corrupt(
+        bucket, layout.checkpoint_key(CheckpointRef("thread-1", "", ids[2])), NOT_JSON
+    )
+    (sample,) = page_samples("list")
+    printed = invoke(["list", *prefix, "--thread-id", "thread-1", "--long"]).stderr
+    # The page's bucket is the quick start's.
+    printed = printed.replace(f"s3://{bucket.name}/", "s3://my-checkpoints-bucket/")
+    assert normalized(printed.splitlines()) == normalized(sample)
