@@ -33,6 +33,9 @@ os.environ.update(
     AWS_CONFIG_FILE=os.devnull,
     AWS_SHARED_CREDENTIALS_FILE=os.devnull,
 )
+# pytest-xdist sets COLUMNS in its workers, which the CLI takes for a terminal
+# to cut history to; a test that wants a width passes its own.
+os.environ.pop("COLUMNS", None)
 
 
 # Fixtures that tests of more than one layer take.

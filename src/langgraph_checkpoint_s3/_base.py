@@ -28,6 +28,7 @@ from . import plans
 from ._batches import new_token
 from ._configs import next_version
 from ._keys import Layout
+from ._shared import DEFAULT_CACHE_BYTES, DEFAULT_SHARE_BYTES, SharedValues
 from .protocol import Plan, RequestOptions
 from .security import warn_if_permissive
 
@@ -64,6 +65,8 @@ class PlanSaver(BaseCheckpointSaver[str]):
         prefix: str,
         request_options: RequestOptions | None,
         conditional_writes: bool = True,
+        shared_value_bytes: int | None = DEFAULT_SHARE_BYTES,
+        value_cache_bytes: int = DEFAULT_CACHE_BYTES,
         **kwargs: Any,
     ) -> None:
         _refuse_s3_uris(type(self).__name__, bucket_name, prefix)
@@ -75,6 +78,9 @@ class PlanSaver(BaseCheckpointSaver[str]):
         self.conditional_writes = conditional_writes
         self._conditions = plans.ConditionalWrites(enabled=conditional_writes)
         self._recent = plans.RecentReads()
+        self._shared = SharedValues(
+            threshold=shared_value_bytes, cache_bytes=value_cache_bytes
+        )
 
     # What the plans take from the world; tests give a saver their own.
     _tokens: Callable[[], str] = staticmethod(new_token)
@@ -99,6 +105,7 @@ class PlanSaver(BaseCheckpointSaver[str]):
             self._recent,
             self._tokens,
             self._clock,
+            self._shared,
         )
 
     # -- sync API -------------------------------------------------------------
@@ -126,7 +133,9 @@ class PlanSaver(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint (one PUT); returns the config that names it."""
-        return self.run(plans.put(self.context, config, checkpoint, metadata))
+        return self.run(
+            plans.put(self.context, config, checkpoint, metadata, new_versions)
+        )
 
     def put_writes(
         self,
@@ -201,7 +210,8 @@ class PlanSaver(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Async ``put``."""
-        return await self.arun(plans.put(self.context, config, checkpoint, metadata))
+        plan = plans.put(self.context, config, checkpoint, metadata, new_versions)
+        return await self.arun(plan)
 
     async def aput_writes(
         self,

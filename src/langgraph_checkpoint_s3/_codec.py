@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -27,13 +27,17 @@ from pydantic_core import PydanticSerializationError
 
 from ._configs import CheckpointSelector, config_of
 from ._keys import CheckpointRef, Layout, WriteRef
+from ._shared import digest_of
 from .envelopes import (
     CHECKPOINT_FORMAT,
+    VALUE_FORMAT,
     WRITE_FORMAT,
     CallWrite,
     CheckpointBody,
     CheckpointEnvelope,
+    SharedRef,
     TypedValue,
+    ValueEnvelope,
     WriteBatch,
     WriteEnvelope,
 )
@@ -43,14 +47,19 @@ __all__ = [
     "StoredCheckpoint",
     "StoredWrite",
     "decode_checkpoint",
+    "decode_metadata",
     "decode_write",
     "encode_checkpoint",
     "encode_writes",
     "held_writes",
     "identity_fields",
+    "load_checkpoint",
+    "load_value",
     "moved_to_thread",
     "run_id_of",
+    "same_checkpoint",
     "to_tuple",
+    "value_object",
     "with_token",
     "write_object",
 ]
@@ -59,8 +68,24 @@ _M = TypeVar("_M", bound=BaseModel)
 _CHECKPOINT_KEYS = frozenset(
     {"v", "id", "ts", "channel_values", "channel_versions", "versions_seen"}
 )
-_FORMATS = {CheckpointEnvelope: CHECKPOINT_FORMAT, WriteEnvelope: WRITE_FORMAT}
-_VERSIONS = {CheckpointEnvelope: (1, 2), WriteEnvelope: (1, 2, 3)}
+_FORMATS = {
+    CheckpointEnvelope: CHECKPOINT_FORMAT,
+    WriteEnvelope: WRITE_FORMAT,
+    ValueEnvelope: VALUE_FORMAT,
+}
+_VERSIONS = {
+    CheckpointEnvelope: (1, 2, 3),
+    WriteEnvelope: (1, 2, 3),
+    ValueEnvelope: (1,),
+}
+
+Placement = Callable[[str, tuple[str, bytes]], TypedValue | SharedRef]
+"""Where a checkpoint stores a channel's value (by channel and serialized
+value): inline, or a reference to a shared value (see :mod:`._shared`)."""
+
+
+def _inline(channel: str, typed: tuple[str, bytes]) -> TypedValue | SharedRef:
+    return TypedValue.of(typed)
 
 
 @dataclass(frozen=True)
@@ -218,19 +243,22 @@ def encode_checkpoint(
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
+    place: Placement = _inline,
 ) -> tuple[CheckpointRef, bytes]:
-    """The checkpoint ``put`` stores, and its identity."""
+    """The checkpoint ``put`` stores, and its identity; ``place`` says where
+    each channel's value goes."""
     selector = CheckpointSelector.of(config)
     ref = selector.at(checkpoint["id"])
     merged: dict[str, Any] = dict(get_checkpoint_metadata(config, metadata))
+    values = {
+        name: place(name, serde.dumps_typed(value))
+        for name, value in checkpoint["channel_values"].items()
+    }
     body = CheckpointBody(
         v=checkpoint["v"],
         id=checkpoint["id"],
         ts=checkpoint["ts"],
-        channel_values={
-            name: _typed(serde, value)
-            for name, value in checkpoint["channel_values"].items()
-        },
+        channel_values=values,
         channel_versions=dict(checkpoint["channel_versions"]),
         versions_seen={
             node: dict(seen) for node, seen in checkpoint["versions_seen"].items()
@@ -244,7 +272,7 @@ def encode_checkpoint(
     )
     envelope = CheckpointEnvelope(
         format=CHECKPOINT_FORMAT,
-        version=2,
+        version=3 if any(isinstance(v, SharedRef) for v in values.values()) else 2,
         thread_id=ref.thread_id,
         checkpoint_ns=ref.checkpoint_ns,
         checkpoint_id=ref.checkpoint_id,
@@ -258,20 +286,53 @@ def encode_checkpoint(
     return ref, _dump(envelope)
 
 
-def decode_checkpoint(
-    serde: SerializerProtocol, key: str, body: bytes, ref: CheckpointRef
-) -> StoredCheckpoint:
-    """Read a checkpoint object; raises CorruptObjectError naming the key."""
+def load_checkpoint(key: str, body: bytes, ref: CheckpointRef) -> CheckpointEnvelope:
+    """A checkpoint object's envelope, checked against its key, values left
+    serialized; raises CorruptObjectError naming the key."""
     env = _load_envelope(CheckpointEnvelope, key, body)
     _check_place(key, env, ref)
+    return env
+
+
+def decode_checkpoint(
+    serde: SerializerProtocol,
+    key: str,
+    body: bytes | CheckpointEnvelope,
+    ref: CheckpointRef,
+    shared: Mapping[str, TypedValue] | None = None,
+    *,
+    value_key: Callable[[str], str] | None = None,
+) -> StoredCheckpoint:
+    """Read a checkpoint object, its shared values taken from ``shared`` (by
+    hash); raises CorruptObjectError naming the key, or the key
+    (``value_key``) of a shared value that is not in ``shared``."""
+    env = (
+        body
+        if isinstance(body, CheckpointEnvelope)
+        else load_checkpoint(key, body, ref)
+    )
     cp = env.checkpoint
+
+    def value_of(name: str, value: TypedValue | SharedRef) -> Any:
+        if isinstance(value, SharedRef):
+            found = (shared or {}).get(value.sha256)
+            if found is None:
+                missing = value_key(value.sha256) if value_key else value.sha256
+                raise CorruptObjectError(
+                    f"{key}: channel {name!r} refers to the shared value "
+                    f"{missing}, which is not stored",
+                    operation="GetObject",
+                    key=missing,
+                )
+            value = found
+        return _loads(serde, key, f"channel {name!r}", value)
+
     checkpoint: dict[str, Any] = {
         "v": cp.v,
         "id": cp.id,
         "ts": cp.ts,
         "channel_values": {
-            name: _loads(serde, key, f"channel {name!r}", value)
-            for name, value in cp.channel_values.items()
+            name: value_of(name, value) for name, value in cp.channel_values.items()
         },
         "channel_versions": dict(cp.channel_versions),
         "versions_seen": {node: dict(seen) for node, seen in cp.versions_seen.items()},
@@ -283,6 +344,19 @@ def decode_checkpoint(
             for name, value in cp.extra.items()
         }
     )
+    metadata = decode_metadata(serde, key, env)
+    return StoredCheckpoint(
+        ref,
+        env.parent_checkpoint_id,
+        checkpoint,  # type: ignore[arg-type]
+        metadata,  # type: ignore[arg-type]
+    )
+
+
+def decode_metadata(
+    serde: SerializerProtocol, key: str, env: CheckpointEnvelope
+) -> dict[str, Any]:
+    """A checkpoint's metadata, decoded (it never refers to shared values)."""
     metadata: dict[str, Any] = dict(env.metadata)
     metadata.update(
         {
@@ -290,12 +364,55 @@ def decode_checkpoint(
             for name, value in env.metadata_typed.items()
         }
     )
-    return StoredCheckpoint(
-        ref,
-        env.parent_checkpoint_id,
-        checkpoint,  # type: ignore[arg-type]
-        metadata,  # type: ignore[arg-type]
+    return metadata
+
+
+def same_checkpoint(stored: bytes, ours: bytes) -> bool:
+    """Whether two bodies of one checkpoint hold the same checkpoint: equal
+    once every value, inline or shared, stands as its hash. A retried ``put``
+    may store a value inline the first time and refer to it the second."""
+    if stored == ours:
+        return True
+
+    def hashed(body: bytes) -> dict[str, Any] | None:
+        try:
+            env = CheckpointEnvelope.model_validate_json(body)
+        except ValidationError:
+            return None
+        values = env.checkpoint.channel_values
+        dumped = env.model_dump(mode="json", exclude={"version"})
+        dumped["checkpoint"]["channel_values"] = {
+            name: v.sha256 if isinstance(v, SharedRef) else digest_of(v.typed())
+            for name, v in values.items()
+        }
+        return dumped
+
+    return (mine := hashed(ours)) is not None and hashed(stored) == mine
+
+
+def value_object(thread_id: str, value: TypedValue) -> tuple[str, bytes]:
+    """A shared value's hash and the object stored under it."""
+    digest = digest_of(value.typed())
+    envelope = ValueEnvelope(
+        format=VALUE_FORMAT, version=1, thread_id=thread_id, sha256=digest, value=value
     )
+    return digest, _dump(envelope)
+
+
+def load_value(key: str, body: bytes, thread_id: str, digest: str) -> TypedValue:
+    """A shared value object's value, checked against its key and its hash;
+    raises CorruptObjectError naming the key."""
+    env = _load_envelope(ValueEnvelope, key, body)
+    fields = [(("thread_id",), thread_id), (("sha256",), digest)]
+    if (why := fields_misplaced(env, fields)) is not None:
+        raise CorruptObjectError(f"{key}: {why}", operation="GetObject", key=key)
+    if digest_of(env.value.typed()) != digest:
+        raise CorruptObjectError(
+            f"{key}: the value's SHA-256 is not {digest}: the object was changed",
+            operation="GetObject",
+            key=key,
+        )
+    return env.value
 
 
 def run_id_of(key: str, body: bytes) -> Any:
@@ -445,6 +562,12 @@ def moved_to_thread(
         )
         wmoved = wenv.model_copy(update={"thread_id": thread_id})
         return layout.write_key(moved_write), _dump(wmoved)
+    if (shared := layout.parse_value_key(key)) is not None:
+        value = load_value(key, body, *shared)
+        digest, moved_body = value_object(thread_id, value)
+        return layout.value_key(thread_id, digest), moved_body
     raise CorruptObjectError(
-        f"{key}: not a checkpoint or write key", operation="CopyThread", key=key
+        f"{key}: not a checkpoint, write or value key",
+        operation="CopyThread",
+        key=key,
     )

@@ -5,6 +5,7 @@ Layout (``{prefix}`` is the saver's prefix, each ``{...}`` one encoded component
     {prefix}checkpoints/{thread_id}/{checkpoint_ns}/{checkpoint_id}.json
     {prefix}writes/{thread_id}/{checkpoint_ns}/{checkpoint_id}/{task_id}_{idx}.json
     {prefix}heads/{thread_id}/{checkpoint_ns}.json      (a hint, see .heads)
+    {prefix}values/{thread_id}/{sha256}.json            (a shared value, see .shared)
 
 Ids are user input, so every component goes through :func:`encode_component`,
 which is injective and reversible, and leaves ordinary ids (uuids, ``a:1|b:2``,
@@ -56,6 +57,8 @@ segment that starts with it is unambiguous."""
 _CHECKPOINTS = "checkpoints/"
 _WRITES = "writes/"
 _HEADS = "heads/"
+_VALUES = "values/"
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def _must_escape(ch: str) -> bool:
@@ -245,7 +248,24 @@ class Layout:
             f"{self.heads_prefix()}{encode_component(thread_id)}/", thread_id
         )
 
+    def values_prefix(self) -> str:
+        """Prefix of every shared value (see :mod:`._shared`)."""
+        return self.prefix + _VALUES
+
+    def thread_values_prefix(self, thread_id: str) -> str:
+        """Prefix of a thread's shared values, every namespace."""
+        return self._checked(
+            f"{self.values_prefix()}{encode_component(thread_id)}/", thread_id
+        )
+
     # -- object keys --------------------------------------------------------
+
+    def value_key(self, thread_id: str, digest: str) -> str:
+        """Key of a shared value: its SHA-256, so one key never holds two
+        contents."""
+        return self._checked(
+            self.thread_values_prefix(thread_id) + digest + SUFFIX, digest
+        )
 
     def head_key(self, thread_id: str, checkpoint_ns: str) -> str:
         """Key of a namespace's head."""
@@ -320,9 +340,27 @@ class Layout:
         except ValueError:
             return None
 
+    def parse_value_key(self, key: str) -> tuple[str, str] | None:
+        """The (thread_id, sha256) a shared value's key names, or None."""
+        parts = self._split(key, self.values_prefix(), 2)
+        if parts is None or not parts[1].endswith(SUFFIX):
+            return None
+        digest = parts[1][: -len(SUFFIX)]
+        if not _DIGEST.fullmatch(digest):
+            return None
+        try:
+            return decode_component(parts[0]), digest
+        except ValueError:
+            return None
+
     def parse_thread(self, key: str) -> str | None:
-        """The thread a checkpoint, write or head key belongs to."""
-        roots = (self.checkpoints_prefix(), self.writes_prefix(), self.heads_prefix())
+        """The thread a checkpoint, write, head or value key belongs to."""
+        roots = (
+            self.checkpoints_prefix(),
+            self.writes_prefix(),
+            self.heads_prefix(),
+            self.values_prefix(),
+        )
         for root in roots:
             if key.startswith(root):
                 segment = key[len(root) :].split("/", 1)[0]

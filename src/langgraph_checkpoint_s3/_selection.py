@@ -14,7 +14,6 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from ._codec import StoredCheckpoint
 from ._keys import CheckpointRef, Layout, WriteRef
 
 __all__ = [
@@ -150,10 +149,9 @@ class ListQuery:
             yield candidates[start : start + size]
             start, size = start + size, min(size * 2, 1024)
 
-    def matches(self, stored: StoredCheckpoint) -> bool:
+    def matches(self, metadata: Mapping[str, Any]) -> bool:
         """The metadata filter: every key equal; an absent key reads as None,
         as in LangGraph's InMemorySaver."""
-        metadata: Mapping[str, Any] = stored.metadata
         return all(metadata.get(key) == value for key, value in self.filter.items())
 
 

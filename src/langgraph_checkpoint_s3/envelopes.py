@@ -33,13 +33,17 @@ __all__ = [
     "HEAD_SCHEMA",
     "SCHEMA_BASE_URI",
     "V1_CALL",
+    "VALUE_FORMAT",
+    "VALUE_SCHEMA",
     "WRITE_FORMAT",
     "WRITE_SCHEMA",
     "CallWrite",
     "CheckpointBody",
     "CheckpointEnvelope",
     "HeadEnvelope",
+    "SharedRef",
     "TypedValue",
+    "ValueEnvelope",
     "WriteBatch",
     "WriteEnvelope",
     "envelope_schemas",
@@ -50,8 +54,11 @@ SCHEMA_BASE_URI = "urn:langgraph-checkpoint-s3:schemas:"
 CHECKPOINT_FORMAT: Final = "langgraph-checkpoint-s3/checkpoint"
 WRITE_FORMAT: Final = "langgraph-checkpoint-s3/write"
 HEAD_FORMAT: Final = "langgraph-checkpoint-s3/head"
-CHECKPOINT_SCHEMA = "checkpoint.v2.json"
-"""File name of the checkpoint envelope's committed schema (versions 1 and 2)."""
+VALUE_FORMAT: Final = "langgraph-checkpoint-s3/value"
+CHECKPOINT_SCHEMA = "checkpoint.v3.json"
+"""File name of the checkpoint envelope's committed schema (versions 1 to 3)."""
+VALUE_SCHEMA = "value.v1.json"
+"""File name of the shared value's committed schema."""
 WRITE_SCHEMA = "write.v3.json"
 """File name of the write envelope's committed schema (versions 1 to 3)."""
 HEAD_SCHEMA = "head.v1.json"
@@ -131,13 +138,31 @@ class TypedValue(_Model):
         return self
 
 
+_SHA256 = r"^[0-9a-f]{64}$"
+
+
+class SharedRef(_Model):
+    """A channel value stored once for the thread, in its own object
+    (``values/{thread}/{sha256}.json``), that this checkpoint refers to."""
+
+    sha256: str = Field(
+        description="SHA-256 (lowercase hex) of the value's serializer tag, a "
+        "NUL byte and its serialized bytes: the value object's key.",
+        pattern=_SHA256,
+    )
+    size: int = Field(description="Length of the serialized bytes.", ge=0)
+
+
 class CheckpointBody(_Model):
     """The checkpoint itself: LangGraph's ``Checkpoint`` with values serialized."""
 
     v: int
     id: str
     ts: str
-    channel_values: dict[str, TypedValue]
+    channel_values: dict[str, TypedValue | SharedRef] = Field(
+        description="Each channel's value, inline or (version 3) a reference "
+        "to a shared value."
+    )
     channel_versions: dict[str, Version]
     versions_seen: dict[str, dict[str, Version]]
     updated_channels: list[str] | None = None
@@ -150,7 +175,8 @@ class CheckpointBody(_Model):
 class CheckpointEnvelope(_Model):
     """One stored checkpoint: ``checkpoints/{thread}/{ns}/{id}.json``.
 
-    Version 2 may store values as ``text``; version 1 objects read as before.
+    Version 2 may store values as ``text``; version 3 may refer to shared
+    values. Versions 1 and 2 read as before.
     """
 
     model_config = ConfigDict(
@@ -159,7 +185,7 @@ class CheckpointEnvelope(_Model):
     )
 
     format: Literal["langgraph-checkpoint-s3/checkpoint"]
-    version: Literal[1, 2]
+    version: Literal[1, 2, 3]
     thread_id: str
     checkpoint_ns: str
     checkpoint_id: str
@@ -173,6 +199,17 @@ class CheckpointEnvelope(_Model):
         default_factory=dict,
         description="Metadata entries that are not plain JSON, through the serializer.",
     )
+
+    def shared(self) -> dict[str, SharedRef]:
+        """The channels whose value is stored apart, by channel."""
+        values = self.checkpoint.channel_values
+        return {k: v for k, v in values.items() if isinstance(v, SharedRef)}
+
+    @model_validator(mode="after")
+    def _shared_by_version(self) -> CheckpointEnvelope:
+        if self.version < 3 and self.shared():
+            raise ValueError("only version 3 checkpoints refer to shared values")
+        return self
 
 
 class WriteBatch(_Model):
@@ -307,10 +344,33 @@ class HeadEnvelope(_Model):
     )
 
 
+class ValueEnvelope(_Model):
+    """A channel value stored once for its thread: ``values/{thread}/{sha256}.json``.
+
+    Written the first time a checkpoint would store a large value again
+    (docs/design.md states when); checkpoints refer to it by its hash.
+    """
+
+    model_config = ConfigDict(
+        title="langgraph-checkpoint-s3 value",
+        json_schema_extra={"$id": SCHEMA_BASE_URI + VALUE_SCHEMA},
+    )
+
+    format: Literal["langgraph-checkpoint-s3/value"]
+    version: Literal[1]
+    thread_id: str
+    sha256: str = Field(
+        description="SHA-256 of the value's tag, a NUL byte and its bytes.",
+        pattern=_SHA256,
+    )
+    value: TypedValue
+
+
 _ENVELOPES: dict[str, type[BaseModel]] = {
     CHECKPOINT_SCHEMA: CheckpointEnvelope,
     WRITE_SCHEMA: WriteEnvelope,
     HEAD_SCHEMA: HeadEnvelope,
+    VALUE_SCHEMA: ValueEnvelope,
 }
 
 

@@ -599,11 +599,14 @@ def test_stored_keys_follow_the_templates(seeded_store: Store) -> None:
         )
         for t in templates
     ]
-    # The quick start is too short for a head (written at step 99): the
-    # layout's own head key stands in for one.
+    # The quick start is too short for a head (written at step 99) and its
+    # values too small to be shared: the layout's own keys stand in.
     keys = seeded_store.list_keys()
     head = Layout(PREFIX).head_key("thread-1", "")
-    used = {p.pattern for key in [*keys, head] for p in patterns if p.fullmatch(key)}
+    value = Layout(PREFIX).value_key("thread-1", "0" * 64)
+    used = {
+        p.pattern for key in [*keys, head, value] for p in patterns if p.fullmatch(key)
+    }
     unmatched = [k for k in keys if not any(p.fullmatch(k) for p in patterns)]
     assert not unmatched and len(used) == len(patterns), (unmatched, templates)
     assert all("/thread-1/__default__/" in key for key in keys)

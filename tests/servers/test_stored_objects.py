@@ -34,7 +34,7 @@ def test_real_objects_validate_against_committed_schemas(
     approval_graph(saver).invoke({"messages": [("user", "hi")]}, thread("a"))
     nested_graph(saver).invoke({"log": []}, thread("user@example.com/n 1"))
     validators = {
-        "checkpoint": committed_validator("checkpoint.v2.json"),
+        "checkpoint": committed_validator("checkpoint.v3.json"),
         "write": committed_validator("write.v3.json"),
     }
     objects = stored_objects(saver)

@@ -114,8 +114,14 @@ def sync_checkpointer(
             yield memory
         return
     endpoint: S3Endpoint = request.getfixturevalue("s3_suite_endpoint")
+    # Threshold 0: every value a later checkpoint holds again is stored once
+    # and referred to, so LangGraph's tests run through the shared values.
     saver = S3CheckpointSaver(
-        BUCKET, prefix=_prefix(), s3_client=endpoint.boto3_client(), **_serde()
+        BUCKET,
+        prefix=_prefix(),
+        s3_client=endpoint.boto3_client(),
+        shared_value_bytes=0,
+        **_serde(),
     )
     try:
         yield saver
@@ -137,6 +143,7 @@ async def async_checkpointer(
         prefix=_prefix(),
         session=session_for(endpoint),
         endpoint_url=endpoint.url,
+        shared_value_bytes=0,
         **_serde(),
     ) as saver:
         yield saver

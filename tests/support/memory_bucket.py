@@ -45,6 +45,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph_checkpoint_s3 import plans
 from langgraph_checkpoint_s3._base import PlanSaver
 from langgraph_checkpoint_s3._keys import MAX_KEY_BYTES
+from langgraph_checkpoint_s3._shared import DEFAULT_CACHE_BYTES, DEFAULT_SHARE_BYTES
 from langgraph_checkpoint_s3.protocol import (
     DELETE_BATCH,
     PAGE_SIZE,
@@ -510,6 +511,7 @@ class MemorySaver(PlanSaver):
         conditional_writes: As for every saver.
         request_options: As for every saver (here: whether, and above what
             size, objects are stored compressed).
+        shared_value_bytes, value_cache_bytes: As for every saver.
     """
 
     def __init__(
@@ -520,6 +522,8 @@ class MemorySaver(PlanSaver):
         serde: SerializerProtocol | None = None,
         conditional_writes: bool = True,
         request_options: RequestOptions | None = None,
+        shared_value_bytes: int | None = DEFAULT_SHARE_BYTES,
+        value_cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self.bucket = bucket if bucket is not None else MemoryBucket()
         super().__init__(
@@ -527,6 +531,8 @@ class MemorySaver(PlanSaver):
             prefix=prefix,
             request_options=request_options,
             conditional_writes=conditional_writes,
+            shared_value_bytes=shared_value_bytes,
+            value_cache_bytes=value_cache_bytes,
             serde=serde,
         )
         self.run(plans.check_bucket(self.context))

@@ -231,7 +231,7 @@ def test_stats_from_list_alone(saver: MemorySaver, client: MemoryClient) -> None
     nested_graph(saver).invoke({"log": []}, thread("nested"))
     client.calls.clear()
     document = invoke_json("stats", *S3)
-    assert client.calls == {"HeadBucket": 1, "ListObjectsV2": 2}
+    assert client.calls == {"HeadBucket": 1, "ListObjectsV2": 3}
     objects = saver.bucket.objects
     total = sum(s.size for s in objects.values())
     assert document["s3_prefix"] == URI
@@ -372,7 +372,7 @@ def test_expire_dry_run_then_yes(saver: MemorySaver, client: MemoryClient) -> No
     planned = invoke_json("expire", *S3, "--idle", "30d", "--dry-run")
     after = datetime.datetime.now(datetime.timezone.utc)
 
-    assert client.calls == {"HeadBucket": 1, "ListObjectsV2": 2}
+    assert client.calls == {"HeadBucket": 1, "ListObjectsV2": 3}
     assert saver.bucket.objects == everything
     assert planned["idle"] == "30d" and planned["dry_run"] is True
     cutoff = datetime.datetime.fromisoformat(planned["cutoff"])
@@ -393,7 +393,7 @@ def test_expire_dry_run_then_yes(saver: MemorySaver, client: MemoryClient) -> No
     assert {**done, "dry_run": True, "cutoff": ""} == {**planned, "cutoff": ""}
     assert client.calls == {
         "HeadBucket": 1,
-        "ListObjectsV2": 2 + 3,
+        "ListObjectsV2": 3 + 4,
         "DeleteObjects": 1,
     }
     assert keys_of(saver.bucket, "old") == []

@@ -561,12 +561,13 @@ def test_before_as_the_agent_server_passes_it_is_refused(saver: MemorySaver) -> 
 # -- lifecycle ------------------------------------------------------------------
 
 
-def test_delete_thread_is_three_lists_and_one_batch(saver: MemorySaver) -> None:
+def test_delete_thread_is_four_lists_and_one_batch(saver: MemorySaver) -> None:
     history(saver, 30)
     other = history(saver, 2, thread="t-b")
     with saver.bucket.measure() as cost:
         saver.delete_thread("t")
-    assert cost == Cost(rounds=2, list=3, delete=1)  # checkpoints, writes, heads
+    # checkpoints, writes, heads, shared values
+    assert cost == Cost(rounds=2, list=4, delete=1)
     assert saver.get_tuple(cfg()) is None
     assert [identity(t) for t in saver.list(cfg(thread="t-b"))] == other[::-1]
 
@@ -575,8 +576,9 @@ def test_delete_thread_of_thousands_of_keys(saver: MemorySaver) -> None:
     history(saver, 1001)  # 1,001 checkpoints and 2,002 writes
     with saver.bucket.measure() as cost:
         saver.delete_thread("t")
-    # Pages side by side (2 of checkpoints, 3 of writes), then 4 batches at once.
-    assert cost == Cost(rounds=3 + 1, list=3 + 3, delete=4)
+    # Pages side by side (2 of checkpoints, 3 of writes, 1 each of heads and
+    # values), then 4 batches at once.
+    assert cost == Cost(rounds=3 + 1, list=2 + 3 + 1 + 1, delete=4)
     assert saver.bucket.objects == {}
 
 
@@ -588,7 +590,8 @@ def test_delete_errors_raise_with_their_keys(bucket: MemoryBucket) -> None:
     bucket.refuse_delete = refused.get
     with bucket.measure() as cost, pytest.raises(DeleteFailedError) as info:
         saver.delete_thread("t")
-    assert cost == Cost(rounds=2, list=3, delete=1)  # checkpoints, writes, heads
+    # checkpoints, writes, heads, shared values
+    assert cost == Cost(rounds=2, list=4, delete=1)
     assert info.value.failures == [
         (keys[1], "AccessDenied: no"),
         (keys[4], "InternalError: again"),
@@ -613,8 +616,8 @@ def test_delete_for_runs_across_threads_and_namespaces(saver: MemorySaver) -> No
     with saver.bucket.measure() as cost:
         saver.delete_for_runs(["run-1", "run-3"])
     # 1 LIST, a GET per checkpoint, the matches' writes LISTs (one per
-    # namespace, side by side), one DeleteObjects.
-    assert cost == Cost(rounds=4, list=1 + 4, get=5, delete=1)
+    # namespace) beside their threads' shared values' LISTs, one DeleteObjects.
+    assert cost == Cost(rounds=4, list=1 + 4 + 3, get=5, delete=1)
     for stored, run_id in placed:
         assert (saver.get_tuple(stored) is None) == (run_id != "run-2")
     assert len(saver.bucket.objects) == 2  # run-2's checkpoint and write
@@ -632,7 +635,7 @@ def test_copy_thread_keeps_what_the_target_has(saver: MemorySaver) -> None:
     with saver.bucket.measure() as cost:
         saver.copy_thread("t", "copy")
     objects = 3 * (1 + WRITES)
-    assert cost == Cost(rounds=3, list=3, get=objects, put=objects)
+    assert cost == Cost(rounds=3, list=4, get=objects, put=objects)
     copied = list(saver.list(cfg(thread="copy")))
     assert [identity(t) for t in copied] == ids[::-1]
     assert copied[0].checkpoint["channel_values"] == {"count": "the target's own"}
@@ -644,7 +647,7 @@ def test_copy_thread_keeps_what_the_target_has(saver: MemorySaver) -> None:
     assert parents == [cfg(ids[0], "copy"), None]
     with saver.bucket.measure() as cost:
         saver.copy_thread("missing", "elsewhere")
-    assert cost == Cost(rounds=1, list=3)
+    assert cost == Cost(rounds=1, list=4)
 
 
 def test_prune_keep_latest_keeps_the_newest_of_each_namespace(
@@ -655,8 +658,9 @@ def test_prune_keep_latest_keeps_the_newest_of_each_namespace(
     with saver.bucket.measure() as cost:
         saver.prune(["t", "absent"])
     # Thread t: its keys listed, each namespace's newest read (one round each:
-    # the DeltaChannel walk it starts), one DeleteObjects; "absent": the LISTs.
-    assert cost == Cost(rounds=1 + 2 + 1 + 1, list=3 + 3, get=2, delete=1)
+    # the DeltaChannel walk it starts), one DeleteObjects; "absent": the LISTs
+    # (checkpoints, writes, heads, shared values).
+    assert cost == Cost(rounds=1 + 2 + 1 + 1, list=4 + 4, get=2, delete=1)
     kept = list(saver.list({"configurable": {"thread_id": "t"}}))
     assert sorted(identity(t) for t in kept) == sorted(newest.values())
     assert all(len(t.pending_writes or []) == WRITES for t in kept)
@@ -668,7 +672,8 @@ def test_prune_delete_removes_everything(saver: MemorySaver, strategy: str) -> N
     history(saver, 3)
     with saver.bucket.measure() as cost:
         saver.prune(["t"], strategy=strategy)
-    assert cost == Cost(rounds=2, list=3, delete=1)  # checkpoints, writes, heads
+    # checkpoints, writes, heads, shared values
+    assert cost == Cost(rounds=2, list=4, delete=1)
     assert saver.bucket.objects == {}
     with saver.bucket.measure() as cost, pytest.raises(ValueError, match="unknown"):
         saver.prune(["t"], strategy="oldest")
@@ -695,8 +700,8 @@ async def test_prune_delete_all_deletes_each_thread_in_two_rounds(
     with saver.bucket.measure() as cost:
         await saver.aprune(["a", "b", "absent", "a"], strategy=strategy)
     assert set(saver.bucket.objects) == deleted_one_by_one
-    # Every thread's 3 LISTs side by side, then one DeleteObjects (< 1,000 keys).
-    assert cost == Cost(rounds=2, list=3 * 3, delete=1)
+    # Every thread's 4 LISTs side by side, then one DeleteObjects (< 1,000 keys).
+    assert cost == Cost(rounds=2, list=3 * 4, delete=1)
     assert len(list(saver.list(cfg(thread="kept", ns="child:1")))) == 2
     with saver.bucket.measure() as cost:
         saver.prune([], strategy=strategy)

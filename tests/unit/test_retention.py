@@ -92,7 +92,7 @@ def test_usage_tallies_each_namespace_from_list_alone(saver: MemorySaver) -> Non
     with saver.bucket.measure() as cost:
         found = saver.run(plans.usage(saver.context))
 
-    assert cost == Cost(rounds=1, list=2)
+    assert cost == Cost(rounds=1, list=3)  # checkpoints, writes, shared values
     default = [k for k in thread_keys(saver, "t") if "/__default__/" in k]
     assert found.namespaces[("t", "")] == expected_tally(saver, default)
     assert found.namespaces[("t", "")].checkpoints == 3
@@ -109,7 +109,7 @@ def test_usage_tallies_each_namespace_from_list_alone(saver: MemorySaver) -> Non
 
     with saver.bucket.measure() as cost:
         one = saver.run(plans.usage(saver.context, "t-b"))
-    assert cost == Cost(rounds=1, list=2)
+    assert cost == Cost(rounds=1, list=3)
     assert one.threads() == {"t-b": expected_tally(saver, thread_keys(saver, "t-b"))}
 
 
@@ -120,8 +120,8 @@ def test_usage_pages_through_a_thousand_keys(saver: MemorySaver) -> None:
         saver.bucket.put_raw(layout.checkpoint_key(ref), b"{}")
     with saver.bucket.measure() as cost:
         found = saver.run(plans.usage(saver.context))
-    # Two pages of checkpoints beside one of writes: two rounds.
-    assert cost == Cost(rounds=2, list=3)
+    # Two pages of checkpoints beside one of writes and one of values: two rounds.
+    assert cost == Cost(rounds=2, list=4)
     assert found.threads()["big"].checkpoints == 1001
     assert found.threads()["big"].bytes == 2 * 1001
 
@@ -165,9 +165,9 @@ def test_expire_idle_deletes_whole_threads_idle_in_every_key(
     with saver.bucket.measure() as cost:
         expiry = saver.expire_idle(idle, now=before + idle)
 
-    # The sweep's two LISTs; each idle thread's three (checkpoints, writes,
-    # heads); one DeleteObjects.
-    assert cost == Cost(rounds=3, list=2 + 2 * 3, delete=1)
+    # The sweep's three LISTs; each idle thread's four (checkpoints, writes,
+    # heads, shared values); one DeleteObjects.
+    assert cost == Cost(rounds=3, list=3 + 2 * 4, delete=1)
     assert expiry == Expiry(cutoff=before, expired=expired, revived=(), active=3)
     assert sorted(saver.bucket.objects) == kept
     assert len(list(saver.list(cfg(thread="busy")))) == 2  # not a checkpoint less
@@ -186,7 +186,7 @@ def test_expire_dry_run_only_lists(saver: MemorySaver) -> None:
     everything = dict(saver.bucket.objects)
     with saver.bucket.measure() as cost:
         planned = saver.expire_idle(DAY, dry_run=True, now=before + DAY)
-    assert cost == Cost(rounds=1, list=2)
+    assert cost == Cost(rounds=1, list=3)
     assert saver.bucket.objects == everything
     assert planned.dry_run and planned.active == 3
     done = saver.expire_idle(DAY, now=before + DAY)
@@ -252,7 +252,7 @@ def test_expire_works_a_few_threads_at_a_time(saver: MemorySaver) -> None:
     with saver.bucket.measure() as cost:
         expiry = saver.expire_idle(DAY, now=before + DAY)
     chunks = 3
-    assert cost == Cost(rounds=1 + 2 * chunks, list=2 + 3 * count, delete=chunks)
+    assert cost == Cost(rounds=1 + 2 * chunks, list=3 + 4 * count, delete=chunks)
     assert len(expiry.expired) == count
     assert saver.bucket.objects == {}
     # Each chunk's deletion comes right after its own re-listing.
@@ -268,9 +268,9 @@ def test_expire_lists_a_large_thread_again_page_by_page(saver: MemorySaver) -> N
     before = latest(saver.bucket) + SECOND
     with saver.bucket.measure() as cost:
         expiry = saver.expire_idle(DAY, now=before + DAY)
-    # Sweep and re-listing: two pages of checkpoints each (and the heads'
-    # LIST); two DeleteObjects.
-    assert cost == Cost(rounds=2 + 2 + 1, list=3 + 4, delete=2)
+    # Sweep and re-listing: two pages of checkpoints each (and the writes',
+    # the values' and the heads' LISTs); two DeleteObjects.
+    assert cost == Cost(rounds=2 + 2 + 1, list=4 + 5, delete=2)
     assert expiry.expired[0].objects == 1001
     assert saver.bucket.objects == {}
 
@@ -345,10 +345,10 @@ def test_prune_keep_last_keeps_the_newest_n_of_each_namespace(
     with saver.bucket.measure() as cost:
         saver.prune_keep_last(["t"], 3)
 
-    # The thread's three LISTs; the namespace with more than 3 has its newest 3
+    # The thread's four LISTs; the namespace with more than 3 has its newest 3
     # read (the DeltaChannel counters; none here); one DeleteObjects. The
-    # child namespace, with 2, reads nothing.
-    assert cost == Cost(rounds=3, list=3, get=3, delete=1)
+    # child namespace, with 2, reads nothing; no shared values, no more GETs.
+    assert cost == Cost(rounds=3, list=4, get=3, delete=1)
     assert kept_ids(saver, "t", "") == root[:-4:-1]
     assert kept_ids(saver, "t", "child:1") == child[::-1]
     assert all(len(t.pending_writes or []) == WRITES for t in saver.list(cfg()))
@@ -360,7 +360,7 @@ def test_prune_keep_last_works_threads_side_by_side(saver: MemorySaver) -> None:
         history(saver, 4, thread=name)
     with saver.bucket.measure() as cost:
         saver.prune_keep_last(["a", "b", "a"], 2)
-    assert cost == Cost(rounds=3, list=6, get=4, delete=2)
+    assert cost == Cost(rounds=3, list=8, get=4, delete=2)
     assert [len(kept_ids(saver, name)) for name in ("a", "b")] == [2, 2]
 
 
@@ -371,7 +371,7 @@ def test_prune_keep_last_with_nothing_to_delete_only_lists(
     everything = dict(saver.bucket.objects)
     with saver.bucket.measure() as cost:
         saver.prune_keep_last(["t", "absent"], 3)
-    assert cost == Cost(rounds=1, list=6)
+    assert cost == Cost(rounds=1, list=8)
     assert saver.bucket.objects == everything
     with saver.bucket.measure() as cost, pytest.raises(ValueError, match="at least 1"):
         saver.prune_keep_last(["t"], 0)

@@ -39,7 +39,7 @@ __all__ = [
 PROBED_FOLDERS = 16
 """How many folders of the prefix are probed for a saver's data."""
 
-LAYOUT_FOLDERS = frozenset({"checkpoints", "writes", "heads"})
+LAYOUT_FOLDERS = frozenset({"checkpoints", "writes", "heads", "values"})
 """The folders of a saver's layout: ``threads`` one level too high shows them
 as thread ids."""
 

@@ -144,7 +144,10 @@ def _stats_with_channels(
     """The listing tallied, then every object read (a chunk at a time) and
     its values measured."""
     from .. import plans
-    from .._codec import decode_checkpoint, decode_write
+    from .._codec import decode_checkpoint, decode_write, load_checkpoint
+    from ..envelopes import TypedValue
+
+    EMPTY = TypedValue(type="null", data="")
     from .app import say
     from .reports import Channels, SizeSerde, channel_bytes
 
@@ -177,7 +180,10 @@ def _stats_with_channels(
                 if body is None:  # deleted since it was listed
                     continue
                 if (ref := layout.parse_checkpoint_key(key)) is not None:
-                    checkpoints.append(decode_checkpoint(serde, key, body, ref))
+                    # A shared value counts where it is stored, as a value.
+                    env = load_checkpoint(key, body, ref)
+                    held = {r.sha256: EMPTY for r in env.shared().values()}
+                    checkpoints.append(decode_checkpoint(serde, key, env, ref, held))
                 elif (write := layout.parse_write_key(key)) is not None:
                     of = write.checkpoint
                     stored = decode_write(serde, key, body, write)
@@ -275,6 +281,7 @@ def _validate_keys(
     from .validation import schema_of, why_invalid
 
     layout = saver.layout
+    listed = set(keys)
     failures: list[tuple[str, str]] = []
     for start in range(0, len(keys), commands.VALIDATE_CHUNK):
         chunk = keys[start : start + commands.VALIDATE_CHUNK]
@@ -290,7 +297,7 @@ def _validate_keys(
             if key not in fetched:
                 tick()
             body = fetched.get(key)
-            reason = why_invalid(layout, key, body)
+            reason = why_invalid(layout, key, body, listed)
             if reason is not None:
                 failures.append((key, reason))
             elif body is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import pickletools
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -31,9 +32,25 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .._codec import decode_checkpoint, decode_write, fields_misplaced, misplacement
+from .._codec import (
+    decode_checkpoint,
+    decode_metadata,
+    decode_write,
+    fields_misplaced,
+    load_checkpoint,
+    load_value,
+    misplacement,
+)
 from .._keys import CheckpointRef, Layout, WriteRef
-from ..envelopes import CHECKPOINT_SCHEMA, HEAD_SCHEMA, WRITE_SCHEMA, envelope_schemas
+from ..envelopes import (
+    CHECKPOINT_SCHEMA,
+    HEAD_SCHEMA,
+    VALUE_SCHEMA,
+    WRITE_SCHEMA,
+    CheckpointEnvelope,
+    TypedValue,
+    envelope_schemas,
+)
 from ..errors import CorruptObjectError
 from .lineage import Key, concurrent_children
 
@@ -53,7 +70,9 @@ __all__ = [
     "why_undecodable",
 ]
 
-UNEXPECTED_KEY = "unexpected key: neither a checkpoint, a write nor a head key"
+UNEXPECTED_KEY = (
+    "unexpected key: neither a checkpoint, a write, a head nor a shared value key"
+)
 
 JSONPLUS_TAGS = frozenset({"null", "bytes", "bytearray", "json", "msgpack", "pickle"})
 """The tags ``JsonPlusSerializer.loads_typed`` reads (``pickle`` only with
@@ -82,7 +101,15 @@ class _HeadRef:
     checkpoint_ns: str
 
 
-_Ref = CheckpointRef | WriteRef | _HeadRef
+@dataclass(frozen=True)
+class _ValueRef:
+    """The shared value a value key names."""
+
+    thread_id: str
+    digest: str
+
+
+_Ref = CheckpointRef | WriteRef | _HeadRef | _ValueRef
 
 
 def _expected(layout: Layout, key: str) -> tuple[_Ref, str] | None:
@@ -93,6 +120,8 @@ def _expected(layout: Layout, key: str) -> tuple[_Ref, str] | None:
         return write, WRITE_SCHEMA
     if (head := layout.parse_head_key(key)) is not None:
         return _HeadRef(*head), HEAD_SCHEMA
+    if (value := layout.parse_value_key(key)) is not None:
+        return _ValueRef(*value), VALUE_SCHEMA
     return None
 
 
@@ -104,11 +133,17 @@ def schema_of(layout: Layout, key: str) -> str | None:
     return None if expected is None else expected[1]
 
 
-def why_invalid(layout: Layout, key: str, body: bytes | None) -> str | None:
-    """Why the object at ``key`` is not a valid checkpoint, write or head
-    sitting at its own key, or None when it is. ``body`` None means it
-    vanished since it was listed: nothing to report. A key that is none of
-    them needs no body."""
+def why_invalid(
+    layout: Layout,
+    key: str,
+    body: bytes | None,
+    stored: Container[str] | None = None,
+) -> str | None:
+    """Why the object at ``key`` is not a valid checkpoint, write, head or
+    shared value sitting at its own key, or None when it is. ``body`` None
+    means it vanished since it was listed: nothing to report. A key that is
+    none of them needs no body. With ``stored`` (the keys listed), a
+    checkpoint that refers to a shared value not among them is invalid."""
     expected = _expected(layout, key)
     if expected is None:
         return UNEXPECTED_KEY
@@ -131,8 +166,27 @@ def why_invalid(layout: Layout, key: str, body: bytes | None) -> str | None:
         ]
         why = fields_misplaced(document, place)
         return None if why is None else f"misplaced: {why}"
+    if isinstance(ref, _ValueRef):
+        try:
+            value = load_value(key, body, ref.thread_id, ref.digest)
+        except CorruptObjectError as exc:
+            return _without_key(key, str(exc))
+        try:
+            decode_value(value.typed())
+        except Exception as exc:
+            return f"value: cannot decode its {value.type!r} value ({exc})"
+        return None
     if (why := misplacement(document, ref)) is not None:
         return f"misplaced: {why}"
+    if stored is not None and isinstance(ref, CheckpointRef):
+        env = CheckpointEnvelope.model_validate_json(body)
+        for channel, shared in env.shared().items():
+            wanted = layout.value_key(ref.thread_id, shared.sha256)
+            if wanted not in stored:
+                return (
+                    f"channel {channel!r} refers to the shared value {wanted}, "
+                    "which is not stored"
+                )
     return why_undecodable(key, body, ref)
 
 
@@ -191,7 +245,13 @@ def _decode(
     if isinstance(ref, WriteRef):
         decode_write(probe, key, body, ref)
     else:
-        decode_checkpoint(probe, key, body, ref)
+        # A shared value is checked as its own object: here, a stand-in.
+        env = load_checkpoint(key, body, ref)
+        stand_ins = {r.sha256: _STAND_IN for r in env.shared().values()}
+        decode_checkpoint(probe, key, env, ref, stand_ins)
+
+
+_STAND_IN = TypedValue(type="null", data="")
 
 
 def why_undecodable(key: str, body: bytes, ref: CheckpointRef | WriteRef) -> str | None:
@@ -251,10 +311,11 @@ class Lineages:
         ref = self._layout.parse_checkpoint_key(key)
         if ref is None:
             return
-        stored = decode_checkpoint(_Unread(), key, body, ref)
-        source = dict(stored.metadata).get("source")
+        env = load_checkpoint(key, body, ref)
+        source = decode_metadata(_Unread(), key, env).get("source")
         at = (ref.checkpoint_ns, ref.checkpoint_id)
-        self._seen.setdefault(ref.thread_id, []).append((at, stored.parent_id, source))
+        parent = env.parent_checkpoint_id
+        self._seen.setdefault(ref.thread_id, []).append((at, parent, source))
 
     def warnings(self) -> list[JSON]:
         """``{"key", "reason", "concurrent_children"}`` for each checkpoint with

@@ -3,7 +3,8 @@
 A plan's first argument is a :class:`PlanContext`: the key layout and the
 serializer, and the saver's memory of the store: whether it honours
 conditional writes (:class:`ConditionalWrites`) and what the saver read and
-wrote lately (:class:`RecentReads`). The memory holds hints only: an entry
+wrote lately (:class:`RecentReads`), and of the thread's shared values
+(:class:`.._shared.SharedValues`). The memory holds hints only: an entry
 that is missing or out of date costs requests, never an answer.
 """
 
@@ -13,13 +14,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from .._heads import HEAD_EVERY
 from .._keys import CheckpointRef, Layout
+from .._shared import SharedValues
 from ..errors import ConditionalWritesError
 from ..protocol import Put
 
@@ -176,6 +178,9 @@ class PlanContext:
     clock: Callable[[], int]
     """Nanoseconds since the Unix epoch: where a latest read starts listing
     (see :mod:`.._recency`)."""
+    shared: SharedValues = field(default_factory=SharedValues)
+    """Which values are stored once per thread, and what the saver knows of
+    them (see :mod:`.._shared`)."""
 
     def put(self, key: str, body: bytes, *, if_absent: bool) -> Put:
         """A PUT, conditional only when the saver sends conditional writes."""

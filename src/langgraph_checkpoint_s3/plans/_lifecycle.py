@@ -18,7 +18,7 @@ from .._selection import (
 from ..protocol import Plan
 from ._context import PlanContext
 from ._history import delta_walk
-from ._reading import thread_keys
+from ._reading import thread_keys, thread_values, unused_values
 from ._rounds import concurrently, delete_keys, fetch_objects, list_keys, perform
 
 PRUNE_STRATEGIES = ("keep_latest", "delete", "delete_all")
@@ -30,6 +30,7 @@ sends (its PruneStrategy DELETE_ALL; its fallback for a saver without
 def delete_thread(context: PlanContext, thread_id: str) -> Plan[None]:
     """``delete_thread``: list the thread's keys, delete them in batches."""
     keys = yield from thread_keys(context, thread_id)
+    context.shared.forget(thread_id)
     yield from delete_keys(keys)
 
 
@@ -50,17 +51,36 @@ def delete_for_runs(context: PlanContext, run_ids: Sequence[str]) -> Plan[None]:
         for ref, body in zip(refs, bodies, strict=True)
         if body is not None and run_id_of(layout.checkpoint_key(ref), body) in runs
     ]
-    listed = yield from concurrently(
-        *(list_keys(w.prefix, w.start_after) for w in writes_listings(layout, matched))
+    gone = set(matched)
+    touched = sorted({r.thread_id for r in gone})
+    listed, values = yield from concurrently(
+        concurrently(
+            *(
+                list_keys(w.prefix, w.start_after)
+                for w in writes_listings(layout, matched)
+            )
+        ),
+        concurrently(*(thread_values(context, t) for t in touched)),
     )
     doomed = keys_owned_by(layout, matched, [*keys, *itertools.chain(*listed)])
     # A namespace left with no checkpoint loses its head too (nothing else
     # would ever find it); another keeps it (a head is only a start).
-    gone = set(matched)
     kept = {(r.thread_id, r.checkpoint_ns) for r in refs if r not in gone}
     emptied = {(r.thread_id, r.checkpoint_ns) for r in gone} - kept
     doomed += [layout.head_key(t, ns) for t, ns in sorted(emptied)]
-    yield from delete_keys(doomed)
+    # Values the deleted checkpoints alone referred to go too.
+    unused = yield from concurrently(
+        *(
+            unused_values(
+                context,
+                t,
+                [r for r in refs if r.thread_id == t and r not in gone],
+                listed_values,
+            )
+            for t, listed_values in zip(touched, values, strict=True)
+        )
+    )
+    yield from delete_keys([*doomed, *itertools.chain(*unused)])
 
 
 def copy_thread(context: PlanContext, source: str, target: str) -> Plan[None]:
@@ -91,13 +111,21 @@ def prune(context: PlanContext, thread_ids: Sequence[str], strategy: str) -> Pla
     threads = list(dict.fromkeys(thread_ids))
     if strategy != "keep_latest":
         listed = yield from concurrently(*(thread_keys(context, t) for t in threads))
+        for thread_id in threads:
+            context.shared.forget(thread_id)
         yield from delete_keys([key for keys in listed for key in keys])
         return
     for thread_id in threads:
-        keys = yield from thread_keys(context, thread_id)
+        keys, values = yield from concurrently(
+            thread_keys(context, thread_id, values=False),
+            thread_values(context, thread_id),
+        )
         keep: list[CheckpointRef] = []
         refs = checkpoint_refs(context.layout, keys)
         for latest in newest_per_namespace(refs):
             walk = yield from delta_walk(context, latest, refs, None)
             keep += [*walk.chain_refs(), latest]
-        yield from delete_keys(keys_not_owned_by(context.layout, keep, keys))
+        unused = yield from unused_values(context, thread_id, keep, values)
+        yield from delete_keys(
+            [*keys_not_owned_by(context.layout, keep, keys), *unused]
+        )

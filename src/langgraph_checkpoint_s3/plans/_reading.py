@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime
+import functools
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -15,21 +17,31 @@ from .._codec import (
     StoredCheckpoint,
     StoredWrite,
     decode_checkpoint,
+    decode_metadata,
     decode_write,
+    load_checkpoint,
+    load_value,
     to_tuple,
 )
 from .._configs import CheckpointSelector
 from .._delta import Loaded
 from .._keys import CheckpointRef, Layout, WriteRef
 from .._selection import ListQuery, writes_by_checkpoint, writes_listings
+from ..envelopes import CheckpointEnvelope, TypedValue
 from ..errors import S3AccessError
-from ..protocol import HeadBucket, List, Plan, is_bare_refusal
+from ..protocol import HeadBucket, List, Listed, Plan, is_bare_refusal
 from ._context import PlanContext
 from ._latest import newest
 from ._rounds import concurrently, fetch_objects, list_keys, list_objects, perform
 
 WriteKey = tuple[str, WriteRef]
 """A write object's key, and the write it names."""
+
+Envelope = tuple[CheckpointRef, str, CheckpointEnvelope]
+"""A checkpoint read but not yet decoded: its ref, key and envelope."""
+
+SharedByThread = dict[str, dict[str, TypedValue]]
+"""Shared values read, by thread and hash."""
 
 
 def check_bucket(context: PlanContext) -> Plan[None]:
@@ -45,15 +57,61 @@ def check_bucket(context: PlanContext) -> Plan[None]:
         raise
 
 
-def thread_keys(context: PlanContext, thread_id: str) -> Plan[list[str]]:
-    """Every checkpoint, write and head key of a thread, in every namespace."""
+def thread_keys(
+    context: PlanContext, thread_id: str, *, values: bool = True
+) -> Plan[list[str]]:
+    """Every checkpoint, write and head key of a thread, in every namespace,
+    and (``values``) its shared values'."""
     layout = context.layout
     listed = yield from concurrently(
         list_keys(layout.thread_checkpoints_prefix(thread_id)),
         list_keys(layout.thread_writes_prefix(thread_id)),
         list_keys(layout.thread_heads_prefix(thread_id)),
+        *([list_keys(layout.thread_values_prefix(thread_id))] if values else []),
     )
     return [key for keys in listed for key in keys]
+
+
+VALUE_GRACE = datetime.timedelta(minutes=15)
+"""How old an unused shared value must be to be deleted: a writer stores a
+value a round before the checkpoint that refers to it, so a younger one may
+be about to be used."""
+
+
+def thread_values(context: PlanContext, thread_id: str) -> Plan[list[Listed]]:
+    """The thread's shared values as LIST shows them (one LIST per 1,000)."""
+    listed, _ = yield from list_objects(context.layout.thread_values_prefix(thread_id))
+    return listed
+
+
+def unused_values(
+    context: PlanContext,
+    thread_id: str,
+    kept: Sequence[CheckpointRef],
+    listed: Sequence[Listed] | None = None,
+) -> Plan[list[str]]:
+    """The keys of the thread's shared values (``listed``, else listed now)
+    that none of the ``kept`` checkpoints (the thread's every remaining one)
+    refers to, and that are older than :data:`VALUE_GRACE`. If it has any
+    values: one GET per kept checkpoint."""
+    layout = context.layout
+    if listed is None:
+        listed = yield from thread_values(context, thread_id)
+    if not listed:
+        return []
+    envelopes = yield from fetch_envelopes(context, kept)
+    used = {ref.sha256 for _, _, env in envelopes for ref in env.shared().values()}
+    now = datetime.datetime.fromtimestamp(context.clock() / 1e9, datetime.timezone.utc)
+    unused: dict[str, str] = {}
+    for obj in listed:
+        value = layout.parse_value_key(obj.key)
+        if value is None or value[1] in used:
+            continue
+        if obj.last_modified is not None and now - obj.last_modified < VALUE_GRACE:
+            continue
+        unused[value[1]] = obj.key
+    context.shared.forget(thread_id, set(unused))
+    return list(unused.values())
 
 
 def thread_checkpoints(
@@ -79,7 +137,8 @@ def thread_ids(context: PlanContext) -> Plan[list[str]]:
 def _checkpoints_and_write_keys(
     context: PlanContext, refs: Sequence[CheckpointRef], *, with_writes: bool = True
 ) -> Plan[tuple[list[StoredCheckpoint], list[WriteKey]]]:
-    """Checkpoints and, in the same round, the keys of their writes. A
+    """Checkpoints and, in the same round, the keys of their writes (the
+    shared values they refer to in another round, if not held). A
     checkpoint deleted since it was listed is skipped."""
     layout = context.layout
     listings = writes_listings(layout, refs) if with_writes else []
@@ -90,18 +149,77 @@ def _checkpoints_and_write_keys(
     return stored, _write_keys(layout, itertools.chain(*listed), stored)
 
 
-def fetch_checkpoints(
+def fetch_envelopes(
     context: PlanContext, refs: Sequence[CheckpointRef]
-) -> Plan[list[StoredCheckpoint]]:
-    """The checkpoints of ``refs``, decoded, in one round; one deleted since
-    it was listed is skipped."""
+) -> Plan[list[Envelope]]:
+    """The checkpoints of ``refs``, checked but not decoded, in one round; one
+    deleted since it was listed is skipped."""
     keys = [context.layout.checkpoint_key(ref) for ref in refs]
     bodies = yield from fetch_objects(keys)
     return [
-        decode_checkpoint(context.serde, key, body, ref)
+        (ref, key, load_checkpoint(key, body, ref))
         for ref, key, body in zip(refs, keys, bodies, strict=True)
         if body is not None
     ]
+
+
+def fetch_shared(
+    context: PlanContext, envelopes: Sequence[Envelope]
+) -> Plan[SharedByThread]:
+    """The shared values the checkpoints refer to, each read once, in one
+    round: none for the values the saver holds. A value object that is
+    missing is left out (decoding then names it)."""
+    found: SharedByThread = {}
+    wanted: dict[str, tuple[str, str]] = {}
+    for ref, _, env in envelopes:
+        held = found.setdefault(ref.thread_id, {})
+        for shared in env.shared().values():
+            digest = shared.sha256
+            if digest in held:
+                continue
+            if (value := context.shared.cached(ref.thread_id, digest)) is not None:
+                held[digest] = value
+            else:
+                wanted[context.layout.value_key(ref.thread_id, digest)] = (
+                    ref.thread_id,
+                    digest,
+                )
+    bodies = yield from fetch_objects(list(wanted))
+    for (key, (thread_id, digest)), body in zip(wanted.items(), bodies, strict=True):
+        if body is not None:
+            value = load_value(key, body, thread_id, digest)
+            context.shared.stored(thread_id, digest, value)
+            found[thread_id][digest] = value
+    return found
+
+
+def decoded(
+    context: PlanContext, envelopes: Sequence[Envelope], shared: SharedByThread
+) -> list[StoredCheckpoint]:
+    """The checkpoints decoded, with the shared values they refer to."""
+    layout = context.layout
+    return [
+        decode_checkpoint(
+            context.serde,
+            key,
+            env,
+            ref,
+            shared.get(ref.thread_id),
+            value_key=functools.partial(layout.value_key, ref.thread_id),
+        )
+        for ref, key, env in envelopes
+    ]
+
+
+def fetch_checkpoints(
+    context: PlanContext, refs: Sequence[CheckpointRef]
+) -> Plan[list[StoredCheckpoint]]:
+    """The checkpoints of ``refs``, decoded: one round, and one more for the
+    shared values they refer to that the saver does not hold. One deleted
+    since it was listed is skipped."""
+    envelopes = yield from fetch_envelopes(context, refs)
+    shared = yield from fetch_shared(context, envelopes)
+    return decoded(context, envelopes, shared)
 
 
 def _write_keys(
@@ -111,37 +229,61 @@ def _write_keys(
     return [item for items in grouped.values() for item in items]
 
 
+def _fetch_writes(
+    context: PlanContext, writes: Sequence[WriteKey]
+) -> Plan[dict[CheckpointRef, list[StoredWrite]]]:
+    """The writes of ``writes``, by checkpoint; one deleted since it was
+    listed is skipped."""
+    bodies = yield from fetch_objects([key for key, _ in writes])
+    by_ref: dict[CheckpointRef, list[StoredWrite]] = {}
+    for (key, ref), body in zip(writes, bodies, strict=True):
+        if body is not None:
+            stored = decode_write(context.serde, key, body, ref)
+            by_ref.setdefault(ref.checkpoint, []).append(stored)
+    return by_ref
+
+
 def _attach_writes(
     context: PlanContext, stored: Sequence[StoredCheckpoint], writes: Sequence[WriteKey]
 ) -> Plan[Loaded]:
-    """Fetch ``writes`` and attach each to its checkpoint; a write deleted
-    since it was listed is skipped."""
-    bodies = yield from fetch_objects([key for key, _ in writes])
-    by_ref: dict[CheckpointRef, list[StoredWrite]] = {s.ref: [] for s in stored}
-    for (key, ref), body in zip(writes, bodies, strict=True):
-        if body is not None:
-            by_ref[ref.checkpoint].append(decode_write(context.serde, key, body, ref))
-    return [(s, visible(by_ref[s.ref])) for s in stored]
+    """Fetch ``writes`` and attach each to its checkpoint."""
+    by_ref = yield from _fetch_writes(context, writes)
+    return [(s, visible(by_ref.get(s.ref, []))) for s in stored]
 
 
 def _checkpoints_with_writes(
     context: PlanContext, refs: Sequence[CheckpointRef], query: ListQuery | None = None
 ) -> Plan[Loaded]:
     """Checkpoints with their writes, in two rounds (checkpoints and their
-    writes' LISTs, then the writes), or three with a metadata filter: then
-    only the checkpoints that pass it have their writes listed."""
+    writes' LISTs, then the writes and the shared values the checkpoints
+    refer to), or three with a metadata filter: then only the checkpoints
+    that pass it have their writes listed."""
+    layout = context.layout
     filtered = query is not None and bool(query.filter)
-    stored, writes = yield from _checkpoints_and_write_keys(
-        context, refs, with_writes=not filtered
+    listings = [] if filtered else writes_listings(layout, refs)
+    envelopes, listed = yield from concurrently(
+        fetch_envelopes(context, refs),
+        concurrently(*(list_keys(w.prefix, w.start_after) for w in listings)),
     )
     if query is not None and filtered:
-        stored = [s for s in stored if query.matches(s)]
-        listings = writes_listings(context.layout, [s.ref for s in stored])
+        envelopes = [
+            (ref, key, env)
+            for ref, key, env in envelopes
+            if query.matches(decode_metadata(context.serde, key, env))
+        ]
+        listings = writes_listings(layout, [ref for ref, _, _ in envelopes])
         listed = yield from concurrently(
             *(list_keys(w.prefix, w.start_after) for w in listings)
         )
-        writes = _write_keys(context.layout, itertools.chain(*listed), stored)
-    return (yield from _attach_writes(context, stored, writes))
+    wanted = [ref for ref, _, _ in envelopes]
+    grouped = writes_by_checkpoint(layout, itertools.chain(*listed), wanted)
+    writes = [item for items in grouped.values() for item in items]
+    shared, by_ref = yield from concurrently(
+        fetch_shared(context, envelopes), _fetch_writes(context, writes)
+    )
+    return [
+        (s, visible(by_ref.get(s.ref, []))) for s in decoded(context, envelopes, shared)
+    ]
 
 
 def _target(context: PlanContext, config: RunnableConfig) -> Plan[CheckpointRef | None]:

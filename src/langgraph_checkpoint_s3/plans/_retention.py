@@ -33,7 +33,7 @@ from .._keys import CheckpointRef, Layout
 from .._selection import by_namespace, checkpoint_refs, keys_not_owned_by
 from ..protocol import List, Listed, Plan
 from ._context import PlanContext
-from ._reading import fetch_checkpoints, thread_keys
+from ._reading import fetch_checkpoints, thread_keys, thread_values, unused_values
 from ._rounds import concurrently, delete_keys, list_keys, perform
 
 __all__ = [
@@ -72,6 +72,8 @@ class Tally:
     checkpoints: int = 0
     writes: int = 0
     other: int = 0
+    values: int = 0
+    """Shared values (see :mod:`..._shared`): counted per thread."""
     bytes: int = 0
     oldest: datetime.datetime | None = None
     newest: datetime.datetime | None = None
@@ -79,10 +81,11 @@ class Tally:
     @property
     def objects(self) -> int:
         """Every object counted, whatever its kind."""
-        return self.checkpoints + self.writes + self.other
+        return self.checkpoints + self.writes + self.other + self.values
 
     def count(self, listed: Listed, kind: str) -> None:
-        """Count one listed object of ``kind`` (checkpoints, writes, other)."""
+        """Count one listed object of ``kind`` (checkpoints, writes, values,
+        other)."""
         setattr(self, kind, getattr(self, kind) + 1)
         self.bytes += listed.size
         when = listed.last_modified
@@ -97,6 +100,7 @@ class Tally:
             self.checkpoints + other.checkpoints,
             self.writes + other.writes,
             self.other + other.other,
+            self.values + other.values,
             self.bytes + other.bytes,
             min(times, default=None),
             max(latest, default=None),
@@ -108,18 +112,22 @@ class Usage:
     """What a prefix holds, per thread and namespace.
 
     ``namespaces`` maps ``(thread_id, checkpoint_ns)`` to the tally of its
-    checkpoints and writes; ``strays`` maps a thread to the keys under its
+    checkpoints and writes; ``shared`` a thread to its shared values' (they
+    belong to no namespace); ``strays`` maps a thread to the keys under its
     folders that are neither (``None``: keys under ``checkpoints/`` or
     ``writes/`` that name no thread).
     """
 
     namespaces: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    shared: dict[str, Tally] = field(default_factory=dict)
     strays: dict[str | None, Tally] = field(default_factory=dict)
 
     def threads(self) -> dict[str, Tally]:
         """Each thread's tally, over its namespaces and stray keys, by id."""
         found: dict[str, Tally] = defaultdict(Tally)
         for (thread_id, _), counted in self.namespaces.items():
+            found[thread_id] += counted
+        for thread_id, counted in self.shared.items():
             found[thread_id] += counted
         for stray_thread, counted in self.strays.items():
             if stray_thread is not None:
@@ -128,7 +136,11 @@ class Usage:
 
     def total(self) -> Tally:
         """Everything counted."""
-        everything = [*self.namespaces.values(), *self.strays.values()]
+        everything = [
+            *self.namespaces.values(),
+            *self.shared.values(),
+            *self.strays.values(),
+        ]
         return sum(everything, Tally())
 
 
@@ -144,6 +156,9 @@ def tally(
         elif (write := layout.parse_write_key(key)) is not None:
             checkpoint = write.checkpoint
             where, kind = (checkpoint.thread_id, checkpoint.checkpoint_ns), "writes"
+        elif (value := layout.parse_value_key(key)) is not None:
+            usage_.shared.setdefault(value[0], Tally()).count(listed, "values")
+            continue
         else:
             thread_id = layout.parse_thread(key)
             usage_.strays.setdefault(thread_id, Tally()).count(listed, "other")
@@ -166,15 +181,20 @@ def _tally_pages(layout: Layout, prefix: str, into: Usage) -> Plan[None]:
 
 def usage(context: PlanContext, thread_id: str | None = None) -> Plan[Usage]:
     """What the prefix (or one thread) holds, from LIST alone: one LIST per
-    1,000 keys, the checkpoints' and the writes' listings side by side (rounds:
-    the longer of the two), no GET."""
+    1,000 keys, the checkpoints', the writes' and the shared values' listings
+    side by side (rounds: the longest of the three), no GET."""
     layout = context.layout
     if thread_id is None:
-        prefixes = [layout.checkpoints_prefix(), layout.writes_prefix()]
+        prefixes = [
+            layout.checkpoints_prefix(),
+            layout.writes_prefix(),
+            layout.values_prefix(),
+        ]
     else:
         prefixes = [
             layout.thread_checkpoints_prefix(thread_id),
             layout.thread_writes_prefix(thread_id),
+            layout.thread_values_prefix(thread_id),
         ]
     found = Usage()
     yield from concurrently(*(_tally_pages(layout, p, found) for p in prefixes))
@@ -269,10 +289,11 @@ def _thread_objects(layout: Layout, thread_id: str) -> Plan[tuple[list[str], Tal
                 return
             token = page.continuation
 
-    _, heads, _ = yield from concurrently(
+    _, heads, _, _ = yield from concurrently(
         pages(layout.thread_checkpoints_prefix(thread_id)),
         list_keys(layout.thread_heads_prefix(thread_id)),
         pages(layout.thread_writes_prefix(thread_id)),
+        pages(layout.thread_values_prefix(thread_id)),
     )
     return [*keys, *heads], found.threads().get(thread_id, Tally())
 
@@ -299,6 +320,7 @@ def expire_threads(
                 continue
             if _is_idle(counted, before):
                 expired.append(_idle(thread_id, counted))
+                context.shared.forget(thread_id)
                 doomed += keys
             else:
                 revived.append(thread_id)
@@ -364,7 +386,10 @@ def rebuilt_from(
 
 def _keep_last_of_thread(context: PlanContext, thread_id: str, keep: int) -> Plan[None]:
     layout = context.layout
-    keys = yield from thread_keys(context, thread_id)
+    keys, values = yield from concurrently(
+        thread_keys(context, thread_id, values=False),
+        thread_values(context, thread_id),
+    )
     groups = by_namespace(checkpoint_refs(layout, keys))
     # A namespace with no more than ``keep`` checkpoints keeps them all: no
     # checkpoint of it needs reading.
@@ -376,7 +401,8 @@ def _keep_last_of_thread(context: PlanContext, thread_id: str, keep: int) -> Pla
         *itertools.chain.from_iterable(refs[:keep] for refs in groups.values()),
         *itertools.chain.from_iterable(chains),
     ]
-    yield from delete_keys(keys_not_owned_by(layout, kept, keys))
+    unused = yield from unused_values(context, thread_id, kept, values)
+    yield from delete_keys([*keys_not_owned_by(layout, kept, keys), *unused])
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -3,7 +3,7 @@ the store honours conditional writes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -15,13 +15,15 @@ from .._codec import (
     encode_checkpoint,
     encode_writes,
     held_writes,
+    same_checkpoint,
+    value_object,
     with_token,
     write_object,
 )
-from .._configs import config_of
+from .._configs import CheckpointSelector, config_of
 from .._heads import due, encode_head
 from .._keys import WriteRef
-from ..envelopes import CallWrite
+from ..envelopes import CallWrite, SharedRef, TypedValue
 from ..errors import CheckpointConflictError, ConditionalWritesError
 from ..protocol import Get, Plan, Put, Tagged
 from ._context import PlanContext
@@ -33,14 +35,29 @@ def put(
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
+    new_versions: Mapping[str, Any] | None = None,
 ) -> Plan[RunnableConfig]:
     """``put``: one conditional PUT (every 100th step with the namespace's
-    head beside it, in the same round; see :mod:`.._heads`). A taken key is
-    fine when it holds the same bytes (a retried request), a conflict when it
-    holds others."""
+    head beside it, in the same round; see :mod:`.._heads`), after a round
+    that stores the shared values it is the first to refer to, if any (see
+    :mod:`.._shared`). A taken key is fine when it holds the same checkpoint
+    (a retried request), a conflict when it holds another."""
     _refuse_if_unconditional(context)
-    ref, body = encode_checkpoint(context.serde, config, checkpoint, metadata)
+    thread_id = CheckpointSelector.of(config).thread_id
+    changed = set(
+        checkpoint["channel_values"] if new_versions is None else new_versions
+    )
+    new_values: dict[str, TypedValue] = {}
+
+    def place(channel: str, typed: tuple[str, bytes]) -> TypedValue | SharedRef:
+        where, digest = context.shared.place(thread_id, typed, channel in changed)
+        if digest is not None:
+            new_values[digest] = TypedValue.of(typed)
+        return where
+
+    ref, body = encode_checkpoint(context.serde, config, checkpoint, metadata, place)
     key = context.layout.checkpoint_key(ref)
+    yield from _store_values(context, thread_id, new_values)
     request = context.put(key, body, if_absent=True)
     requests = [request]
     if due(metadata):
@@ -52,7 +69,7 @@ def put(
     context.recent.saw_newest(ref)
     if not stored:
         (existing,) = yield from fetch_objects([key])
-        if existing != body:
+        if existing is None or not same_checkpoint(existing, body):
             raise CheckpointConflictError(
                 f"{key}: a different checkpoint with this id is stored already; "
                 "checkpoints are never overwritten",
@@ -60,6 +77,22 @@ def put(
                 key=key,
             )
     return config_of(ref)
+
+
+def _store_values(
+    context: PlanContext, thread_id: str, values: Mapping[str, TypedValue]
+) -> Plan[None]:
+    """One round of PUTs of shared values, before anything refers to them.
+    Not conditional: a key holds one content only, so a PUT over an existing
+    value object stores what is there."""
+    requests = []
+    for value in values.values():
+        digest, body = value_object(thread_id, value)
+        key = context.layout.value_key(thread_id, digest)
+        requests.append(Put(key, body, if_absent=False))
+    yield from perform(requests)
+    for digest, value in values.items():
+        context.shared.stored(thread_id, digest, value)
 
 
 def put_writes(
@@ -76,6 +109,8 @@ def put_writes(
     _refuse_if_unconditional(context)
     token = context.tokens()
     objects = encode_writes(context.serde, config, writes, task_id, task_path, token)
+    for ref, write in objects:
+        context.shared.met(ref.checkpoint.thread_id, write.value.typed())
     requests = [
         context.put(
             context.layout.write_key(ref), write_object(ref, write), if_absent=True
