@@ -8,7 +8,6 @@ loop from another thread). Everything else is here, one line per method.
 
 from __future__ import annotations
 
-import builtins
 import datetime
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from . import plans
 from ._batches import new_token
 from ._configs import next_version
 from ._keys import Layout
+from ._selection import ListQuery
 from ._shared import DEFAULT_CACHE_BYTES, DEFAULT_SHARE_BYTES, SharedValues
 from .protocol import Plan, RequestOptions
 from .security import warn_if_permissive
@@ -122,8 +122,11 @@ class PlanSaver(BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        """Checkpoints newest first; see LangGraph's ``BaseCheckpointSaver.list``."""
-        yield from self.run(self._list(config, filter, before, limit))
+        """Checkpoints newest first, a window at a time (requests stop when
+        the iteration does); see LangGraph's ``BaseCheckpointSaver.list``."""
+        cursor = self._cursor(config, filter, before, limit)
+        while not cursor.done:
+            yield from self.run(plans.list_window(self.context, cursor))
 
     def put(
         self,
@@ -198,9 +201,11 @@ class PlanSaver(BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        """Async ``list``."""
-        for item in await self.arun(self._list(config, filter, before, limit)):
-            yield item
+        """Async ``list``, a window at a time."""
+        cursor = self._cursor(config, filter, before, limit)
+        while not cursor.done:
+            for item in await self.arun(plans.list_window(self.context, cursor)):
+                yield item
 
     async def aput(
         self,
@@ -251,16 +256,15 @@ class PlanSaver(BaseCheckpointSaver[str]):
 
     # -- shared argument handling ---------------------------------------------
 
-    def _list(
-        self,
+    @staticmethod
+    def _cursor(
         config: RunnableConfig | None,
         filter: dict[str, Any] | None,
         before: RunnableConfig | None,
         limit: int | None,
-    ) -> Plan[builtins.list[CheckpointTuple]]:
-        return plans.list_checkpoints(
-            self.context, config, filter=filter, before=before, limit=limit
-        )
+    ) -> plans.ListCursor:
+        query = ListQuery.of(config, filter=filter, before=before, limit=limit)
+        return plans.ListCursor(query)
 
     def _history(
         self, config: RunnableConfig, channels: Sequence[str]

@@ -123,6 +123,14 @@ class ListQuery:
             return layout.thread_checkpoints_prefix(self.thread_id)
         return layout.namespace_checkpoints_prefix(self.thread_id, self.checkpoint_ns)
 
+    def writes_prefix(self, layout: Layout) -> str:
+        """The narrowest prefix that holds the writes of every candidate."""
+        if self.thread_id is None:
+            return layout.writes_prefix()
+        if self.checkpoint_ns is None:
+            return layout.thread_writes_prefix(self.thread_id)
+        return layout.namespace_writes_prefix(self.thread_id, self.checkpoint_ns)
+
     def candidates(self, layout: Layout, keys: Iterable[str]) -> list[CheckpointRef]:
         """The checkpoints that pass every test but the metadata filter,
         newest first."""

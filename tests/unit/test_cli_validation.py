@@ -14,6 +14,7 @@ import pytest
 
 from langgraph_checkpoint_s3._heads import encode_head
 from langgraph_checkpoint_s3._keys import CheckpointRef, Layout
+from langgraph_checkpoint_s3.cli.validation import UNEXPECTED_KEY
 from tests.support.cli import S3, invoke, invoke_json
 from tests.support.histories import PREFIX, history
 from tests.support.memory_bucket import MemoryBucket, MemorySaver
@@ -99,7 +100,7 @@ def test_each_bad_head_fails_alone_and_validation_goes_on(
         "'checkpoint_id' is a required property",
         keys[2]: "misplaced: envelope says thread_id='t' but the key says 'w'",
         keys[3]: "misplaced: envelope says checkpoint_ns='' but the key says 'inner'",
-        keys[4]: "unexpected key: neither a checkpoint, a write nor a head key",
+        keys[4]: UNEXPECTED_KEY,
         keys[5]: "not a JSON document",
     }
     total = len(bucket.objects)

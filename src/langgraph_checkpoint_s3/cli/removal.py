@@ -57,12 +57,16 @@ class Holdings:
         return sorted(k for k in self.keys if self.layout.parse_write_key(k))
 
     def others(self) -> list[str]:
-        """Keys that are neither a checkpoint, a write nor a head (stray
-        objects: a head is a hint that goes with its thread)."""
+        """Keys that are neither a checkpoint, a write, a head nor a shared
+        value (stray objects: a head is a hint and a shared value part of
+        the checkpoints that refer to it; both go with their thread)."""
+        layout = self.layout
         return sorted(
             k
             for k in self.keys
-            if owner_of(self.layout, k) is None and not self.layout.parse_head_key(k)
+            if owner_of(layout, k) is None
+            and not layout.parse_head_key(k)
+            and not layout.parse_value_key(k)
         )
 
     def absent(self, thread_ids: Sequence[str]) -> list[str]:

@@ -275,7 +275,7 @@ def _validate_keys(
 ) -> list[tuple[str, str]]:
     """Fetch and check the keys, a chunk at a time (each chunk's GETs run
     concurrently); the (key, reason) of failures. A key that is neither a
-    checkpoint, a write nor a head is not fetched."""
+    checkpoint, a write, a head nor a shared value is not fetched."""
     from .. import plans
     from ..errors import CorruptObjectError
     from .validation import schema_of, why_invalid

@@ -127,7 +127,7 @@ def _expected(layout: Layout, key: str) -> tuple[_Ref, str] | None:
 
 def schema_of(layout: Layout, key: str) -> str | None:
     """The schema an object at ``key`` must match, or None when the key is
-    neither a checkpoint, a write nor a head (nothing to fetch: it is
+    neither a checkpoint, a write, a head nor a shared value (nothing to fetch: it is
     unexpected)."""
     expected = _expected(layout, key)
     return None if expected is None else expected[1]

@@ -27,6 +27,7 @@ from ._lifecycle import (
     delete_thread,
     prune,
 )
+from ._listing import FIRST_WINDOW, WINDOW, ListCursor, list_window
 from ._reading import (
     VALUE_GRACE,
     check_bucket,
@@ -69,12 +70,15 @@ from ._writing import put, put_writes
 
 __all__ = [
     "EXPIRE_CHUNK",
+    "FIRST_WINDOW",
     "PRUNE_CHUNK",
     "PRUNE_STRATEGIES",
     "VALUE_GRACE",
+    "WINDOW",
     "ConditionalWrites",
     "Expiry",
     "IdleThread",
+    "ListCursor",
     "PlanContext",
     "RecentReads",
     "Tally",
@@ -99,6 +103,7 @@ __all__ = [
     "list_checkpoints",
     "list_keys",
     "list_objects",
+    "list_window",
     "newest",
     "perform",
     "prune",
