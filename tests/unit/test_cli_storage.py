@@ -246,6 +246,7 @@ def test_stats_from_list_alone(saver: MemorySaver, client: MemoryClient) -> None
         "checkpoints": sum(1 for key in objects if "/checkpoints/" in key),
         "writes": sum(1 for key in objects if "/writes/" in key),
         "other_objects": 0,
+        "shared_values": 0,
         "bytes": total,
         "oldest_write": min(s.last_modified for s in objects.values()).isoformat(),
         "newest_write": max(s.last_modified for s in objects.values()).isoformat(),
@@ -322,7 +323,7 @@ def test_stats_channels_reads_every_object_and_says_so(
         f"--channels: reading {objects} objects (one GET each)\n"
     )
     assert "Reading objects" in result.stderr and "100%" in result.stderr
-    assert client.calls == {"HeadBucket": 1, "ListObjectsV2": 2, "GetObject": objects}
+    assert client.calls == {"HeadBucket": 1, "ListObjectsV2": 3, "GetObject": objects}
     (namespace,) = json.loads(result.stdout)["threads"][0]["namespaces"]
     found = {
         c["channel"]: [c["checkpoint_bytes"], c["write_bytes"]]

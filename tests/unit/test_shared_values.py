@@ -262,3 +262,15 @@ def _with(values: dict[str, Any]) -> Any:
     checkpoint = empty_checkpoint()
     checkpoint["channel_values"] = values
     return checkpoint
+
+
+def test_stats_counts_a_threads_shared_values(saver: MemorySaver, client: Any) -> None:
+    run(saver, os.urandom(40_000), 3)
+    document = json.loads(invoke(["stats", *S3]).stdout)
+    (thread,) = document["threads"]
+    values = [k for k in saver.bucket.objects if "/values/" in k]
+    assert thread["shared_values"] == document["total"]["shared_values"] == 1
+    assert thread["objects"] == len(saver.bucket.objects)
+    assert len(values) == 1
+    table = invoke(["stats", *S3, "--format", "table"]).stdout
+    assert any("(shared values)" in line for line in table.splitlines())

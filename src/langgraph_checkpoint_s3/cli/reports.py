@@ -75,6 +75,7 @@ def _totals(counted: Tally) -> dict[str, JSON]:
         "checkpoints": counted.checkpoints,
         "writes": counted.writes,
         "other_objects": counted.other,
+        "shared_values": counted.values,
         "bytes": counted.bytes,
         "oldest_write": _iso(counted.oldest),
         "newest_write": _iso(counted.newest),
@@ -187,7 +188,7 @@ def stats_document(
             if owner != thread_id:
                 continue
             entry: dict[str, JSON] = {"checkpoint_ns": ns, **_totals(part)}
-            del entry["other_objects"]
+            del entry["other_objects"], entry["shared_values"]
             if channels is not None:
                 entry["channels"] = channels.of(thread_id, ns)
             namespaces.append(entry)
@@ -270,8 +271,9 @@ def stats_table(
     tokens: Mapping[str, Mapping[str, Tokens]] | None = None,
 ) -> list[str]:
     """``stats --format table``: a row per thread and namespace (``""`` is
-    the default one; ``(other)``: keys that are neither checkpoints nor
-    writes), then the total; with channels, a second table of them; with
+    the default one; ``(shared values)``: the thread's values stored once;
+    ``(other)``: keys that are neither checkpoints, writes nor shared
+    values), then the total; with channels, a second table of them; with
     tokens, a TOKENS column (total tokens; a message counted once, in the
     first namespace that holds it)."""
     header = [
@@ -290,6 +292,9 @@ def stats_table(
     rows = [
         _row(t, _ns(ns), c, _of(tokens, t, ns))
         for (t, ns), c in sorted(usage.namespaces.items())
+    ]
+    rows += [
+        _row(t, "(shared values)", c, none) for t, c in sorted(usage.shared.items())
     ]
     rows += [
         _row(t if t is not None else "(no thread)", "(other)", c, none)

@@ -153,11 +153,12 @@ def _stats_with_channels(
 
     layout = saver.layout
     prefixes = (
-        [layout.checkpoints_prefix(), layout.writes_prefix()]
+        [layout.checkpoints_prefix(), layout.writes_prefix(), layout.values_prefix()]
         if thread_id is None
         else [
             layout.thread_checkpoints_prefix(thread_id),
             layout.thread_writes_prefix(thread_id),
+            layout.thread_values_prefix(thread_id),
         ]
     )
     listed = saver.run(plans.concurrently(*(plans.list_objects(p) for p in prefixes)))
