@@ -126,6 +126,25 @@ def test_stored_objects_carry_their_encoding_and_a_presigned_url_gives_json(
     assert sorted(str(e) for e in encodings) == ["None"] * 2 + ["gzip"] * 4
 
 
+def test_a_shared_value_read_by_a_presigned_url_is_its_schemas_json(
+    make_saver: SaverFactory, client: S3Client, bucket: str
+) -> None:
+    saver = make_saver(prefix="v/", shared_value_bytes=16 * 1024)
+    first, second = checkpoint(str(uuid6(clock_seq=1))), checkpoint(str(uuid6()))
+    config = saver.put(cfg(thread="v"), first, {}, {"messages": "1", "turn": "1"})
+    saver.put(config, second, {}, {})  # the messages again: stored once
+    (value,) = client.list_objects_v2(Bucket=bucket, Prefix="v/values/")["Contents"]
+    url = client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": value["Key"]}
+    )
+    for accept_gzip in (True, False):
+        body, encoding = fetch(url, accept_gzip)
+        assert encoding == "gzip"
+        doc = json.loads(gzip.decompress(body))
+        jsonschema.Draft202012Validator(schema_for(doc)).validate(doc)
+    assert saver.get_tuple(cfg(thread="v")) is not None
+
+
 async def test_both_savers_read_old_plain_and_new_compressed_objects(
     make_saver: SaverFactory, make_async_saver: AsyncSaverFactory, client: S3Client
 ) -> None:

@@ -30,21 +30,29 @@ def stored_objects(saver: S3CheckpointSaver) -> dict[str, bytes]:
 def test_real_objects_validate_against_committed_schemas(
     make_saver: SaverFactory, serde: EncryptedSerializer | None
 ) -> None:
-    saver = make_saver(**({"serde": serde} if serde else {}))
+    # Threshold 0: every value a later checkpoint holds again is shared.
+    saver = make_saver(shared_value_bytes=0, **({"serde": serde} if serde else {}))
     approval_graph(saver).invoke({"messages": [("user", "hi")]}, thread("a"))
     nested_graph(saver).invoke({"log": []}, thread("user@example.com/n 1"))
     validators = {
         "checkpoint": committed_validator("checkpoint.v3.json"),
         "write": committed_validator("write.v3.json"),
+        "value": committed_validator("value.v1.json"),
     }
     objects = stored_objects(saver)
-    kinds = {"checkpoint": 0, "write": 0}
+    kinds = {"checkpoint": 0, "write": 0, "value": 0}
+    layout = saver.layout
     for key, body in objects.items():
-        kind = "checkpoint" if saver.layout.parse_checkpoint_key(key) else "write"
-        assert kind == "checkpoint" or saver.layout.parse_write_key(key), key
+        if layout.parse_checkpoint_key(key):
+            kind = "checkpoint"
+        elif layout.parse_value_key(key):
+            kind = "value"
+        else:
+            kind = "write"
+            assert layout.parse_write_key(key), key
         validators[kind].validate(json.loads(body))
         kinds[kind] += 1
-    assert kinds["checkpoint"] >= 5 and kinds["write"] >= 5
+    assert kinds["checkpoint"] >= 5 and kinds["write"] >= 5 and kinds["value"] >= 1
 
 
 def test_endpoint_from_argument_and_from_environment(

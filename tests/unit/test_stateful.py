@@ -49,4 +49,4 @@ def test_plans_behave_like_in_memory_saver(kind: type[MemoryBucket]) -> None:
 def test_with_every_value_shared_plans_behave_like_in_memory_saver() -> None:
     """Threshold 0: every value a later checkpoint holds again is stored
     once and referred to (docs/design.md §3)."""
-    check(on_memory(MemoryBucket, shared=0), examples=200, steps=20)
+    check(on_memory(MemoryBucket, shared=0), examples=100, steps=20)
