@@ -281,6 +281,14 @@ OURS: dict[str, dict[str, Any]] = {
 }
 
 
+def describe(sizes: dict[str, int]) -> str:
+    """The value objects, and the objects of 16 KiB or more (the large
+    value's copies)."""
+    values = sum(1 for key in sizes if "/values/" in key)
+    large = sum(1 for size in sizes.values() if size >= 16384)
+    return f"{values} value objects; {large} objects >= 16 KiB"
+
+
 def run_ours_in_memory(workload: Workload, label: str) -> Row:
     from tests.support.memory_bucket import MemorySaver
 
@@ -297,8 +305,7 @@ def run_ours_in_memory(workload: Workload, label: str) -> Row:
     }
     row.rounds = calls.put_rounds
     row.ok = workload.check(saver)
-    values = sum(1 for key in saver.bucket.objects if "/values/" in key)
-    row.note = f"{values} value objects"
+    row.note = describe({k: o.size for k, o in saver.bucket.objects.items()})
     return row
 
 
@@ -321,6 +328,7 @@ def moto_rows(workload: Workload, endpoint: str, tmp: Path) -> list[Row]:
             row.ok = workload.check(saver)
         row.requests = {k: after.get(k, 0) - before.get(k, 0) for k in REQUEST_KINDS}
         row.stored = seeding.stored_bytes(endpoint, bucket)[1]
+        row.note = describe(sizes_in(bucket))  # after the counts: not counted
         rows.append(row)
 
     @contextlib.contextmanager
@@ -334,6 +342,13 @@ def moto_rows(workload: Workload, endpoint: str, tmp: Path) -> list[Row]:
         )
         with saver:
             yield saver, bucket
+
+    def sizes_in(bucket: str) -> dict[str, int]:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return {o["Key"]: o["Size"] for p in pages for o in p.get("Contents", [])}
 
     one("ours", partial(ours, "ours"))
     one("ours-inline", partial(ours, "ours-inline"))
