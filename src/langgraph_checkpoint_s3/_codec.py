@@ -6,6 +6,7 @@ module decides what goes where: plain JSON for structure, ``serde`` for values.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -79,13 +80,16 @@ _VERSIONS = {
     ValueEnvelope: (1,),
 }
 
-Placement = Callable[[str, tuple[str, bytes]], TypedValue | SharedRef]
-"""Where a checkpoint stores a channel's value (by channel and serialized
-value): inline, or a reference to a shared value (see :mod:`._shared`)."""
+Placement = Callable[[str, Callable[[], tuple[str, bytes]]], TypedValue | SharedRef]
+"""Where a checkpoint stores a channel's value (by channel, and a call that
+serializes the value, which a reference to a known value does not need):
+inline, or a reference to a shared value (see :mod:`._shared`)."""
 
 
-def _inline(channel: str, typed: tuple[str, bytes]) -> TypedValue | SharedRef:
-    return TypedValue.of(typed)
+def _inline(
+    channel: str, serialized: Callable[[], tuple[str, bytes]]
+) -> TypedValue | SharedRef:
+    return TypedValue.of(serialized())
 
 
 @dataclass(frozen=True)
@@ -251,7 +255,7 @@ def encode_checkpoint(
     ref = selector.at(checkpoint["id"])
     merged: dict[str, Any] = dict(get_checkpoint_metadata(config, metadata))
     values = {
-        name: place(name, serde.dumps_typed(value))
+        name: place(name, functools.partial(serde.dumps_typed, value))
         for name, value in checkpoint["channel_values"].items()
     }
     body = CheckpointBody(

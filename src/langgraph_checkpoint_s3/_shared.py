@@ -18,9 +18,13 @@ value object is written in a round before the checkpoint that refers to it,
 so no checkpoint is ever stored that refers to a value that is not.
 
 What a saver remembers (:class:`SharedValues`) are hints: the values it knows
-are stored (it wrote or read them), the values it met inline once, and the
-bytes of values it read or wrote lately, under a byte bound, so a thread
-resumed by the same process reads no more than it did before.
+are stored (it wrote or read them), the values it met inline once, the
+stored value of each channel version it placed or read (the saver's channel
+versions are unique, so an unchanged channel is referred to without being
+serialized again: a serializer whose bytes differ at every call, as
+EncryptedSerializer's do, would otherwise give a new hash at every step),
+and the bytes of values it read or wrote lately, under a byte bound, so a
+thread resumed by the same process reads no more than it did before.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from .envelopes import SharedRef, TypedValue
 __all__ = [
     "DEFAULT_CACHE_BYTES",
     "DEFAULT_SHARE_BYTES",
+    "ChannelVersion",
     "SharedValues",
     "digest_of",
 ]
@@ -52,6 +57,9 @@ DEFAULT_CACHE_BYTES: Final = 64 * 1024 * 1024
 """Serialized bytes of shared values a saver keeps in memory (least recently
 used go first): enough for a few hundred documents of 100 KB, so a thread
 this process writes and reads back costs no GET for them."""
+
+ChannelVersion = tuple[str, str, str, str]
+"""(thread_id, checkpoint_ns, channel, version): one value of one channel."""
 
 _KNOWN = 65536
 """(thread, value) pairs a saver remembers as stored or as met inline
@@ -87,29 +95,55 @@ class SharedValues:
         self._met: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._cache: OrderedDict[tuple[str, str], TypedValue] = OrderedDict()
         self._cached = 0
+        self._versions: OrderedDict[ChannelVersion, SharedRef] = OrderedDict()
 
     def shares(self, typed: tuple[str, bytes]) -> bool:
         """Whether a value this long is stored once per thread."""
         return self.threshold is not None and len(typed[1]) >= self.threshold
 
+    def known(self, version: ChannelVersion) -> SharedRef | None:
+        """The stored value of a channel version, when the saver knows it."""
+        with self._lock:
+            ref = self._versions.get(version)
+            if ref is not None:
+                self._versions.move_to_end(version)
+            return ref
+
+    def saw_version(self, version: ChannelVersion, ref: SharedRef) -> None:
+        """Remember the stored value of a channel version."""
+        with self._lock:
+            self._versions[version] = ref
+            self._versions.move_to_end(version)
+            while len(self._versions) > _KNOWN:
+                self._versions.popitem(last=False)
+
     def place(
-        self, thread_id: str, typed: tuple[str, bytes], changed: bool
+        self,
+        thread_id: str,
+        typed: tuple[str, bytes],
+        changed: bool,
+        version: ChannelVersion | None = None,
     ) -> tuple[TypedValue | SharedRef, str | None]:
         """Where a checkpoint stores a value: inline, or a reference; with the
         hash of a value object to write first, when one is needed. ``changed``:
-        the value is new at this checkpoint (its channel is in ``new_versions``)."""
+        the value is new at this checkpoint (its channel is in ``new_versions``);
+        ``version``: the channel version it is the value of."""
         if not self.shares(typed):
             return TypedValue.of(typed), None
         digest = digest_of(typed)
         ref = SharedRef(sha256=digest, size=len(typed[1]))
         where = (thread_id, digest)
         with self._lock:
-            if where in self._stored:
+            stored = where in self._stored
+            if stored:
                 self._stored.move_to_end(where)
-                return ref, None
-            if changed and where not in self._met:
+            elif changed and where not in self._met:
                 _remember(self._met, where)
                 return TypedValue.of(typed), None
+        if stored:
+            if version is not None:
+                self.saw_version(version, ref)
+            return ref, None
         return ref, digest
 
     def met(self, thread_id: str, typed: tuple[str, bytes]) -> None:
@@ -148,6 +182,12 @@ class SharedValues:
         """Drop what is remembered of a thread's values (all, or ``digests``):
         they were deleted."""
         with self._lock:
+            for version in [
+                v
+                for v, ref in self._versions.items()
+                if v[0] == thread_id and (digests is None or ref.sha256 in digests)
+            ]:
+                del self._versions[version]
             for entries in (self._stored, self._met, self._cache):
                 for where in [
                     w

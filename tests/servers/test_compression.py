@@ -129,7 +129,7 @@ def test_stored_objects_carry_their_encoding_and_a_presigned_url_gives_json(
 def test_a_shared_value_read_by_a_presigned_url_is_its_schemas_json(
     make_saver: SaverFactory, client: S3Client, bucket: str
 ) -> None:
-    saver = make_saver(prefix="v/", shared_value_bytes=16 * 1024)
+    saver = make_saver(prefix="v/", shared_value_bytes=1024)
     first, second = checkpoint(str(uuid6(clock_seq=1))), checkpoint(str(uuid6()))
     config = saver.put(cfg(thread="v"), first, {}, {"messages": "1", "turn": "1"})
     saver.put(config, second, {}, {})  # the messages again: stored once

@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_checkpoint_s3._keys import CheckpointRef
@@ -274,3 +275,23 @@ def test_stats_counts_a_threads_shared_values(saver: MemorySaver, client: Any) -
     assert len(values) == 1
     table = invoke(["stats", *S3, "--format", "table"]).stdout
     assert any("(shared values)" in line for line in table.splitlines())
+
+
+def test_a_serializer_whose_bytes_differ_each_call_still_stores_once() -> None:
+    """EncryptedSerializer draws a new nonce per call: the same value never
+    hashes alike twice. An unchanged channel version is referred to as it
+    was, not serialized (and stored) again."""
+    serde = EncryptedSerializer.from_pycryptodome_aes(key=b"k" * 16)
+    saver = MemorySaver(prefix=PREFIX, serde=serde)
+    doc = os.urandom(40_000)
+    run(saver, doc, 20)
+    assert len([k for k in saver.bucket.objects if "/values/" in k]) == 1
+    # Resumed by another process: it learns the stored version as it reads.
+    resumed = MemorySaver(saver.bucket, prefix=PREFIX, serde=serde)
+    config = {"configurable": {"thread_id": "t"}, "recursion_limit": 50}
+    graph = doc_graph(resumed, 30)
+    assert graph.get_state(config).values["counter"] == 20
+    graph.invoke({"note": "", "counter": 20}, config)  # 10 more steps
+    assert len([k for k in saver.bucket.objects if "/values/" in k]) == 1
+    state = graph.get_state(config).values
+    assert (state["doc"], state["counter"]) == (doc, 30)

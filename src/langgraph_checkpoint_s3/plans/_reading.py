@@ -27,7 +27,8 @@ from .._configs import CheckpointSelector
 from .._delta import Loaded
 from .._keys import CheckpointRef, Layout, WriteRef
 from .._selection import ListQuery, writes_by_checkpoint, writes_listings
-from ..envelopes import CheckpointEnvelope, TypedValue
+from .._shared import ChannelVersion
+from ..envelopes import CheckpointEnvelope, SharedRef, TypedValue
 from ..errors import S3AccessError
 from ..protocol import HeadBucket, List, Listed, Plan, is_bare_refusal
 from ._context import PlanContext
@@ -171,9 +172,14 @@ def fetch_shared(
     missing is left out (decoding then names it)."""
     found: SharedByThread = {}
     wanted: dict[str, tuple[str, str]] = {}
+    seen: list[tuple[ChannelVersion, SharedRef]] = []
     for ref, _, env in envelopes:
         held = found.setdefault(ref.thread_id, {})
-        for shared in env.shared().values():
+        versions = env.checkpoint.channel_versions
+        for channel, shared in env.shared().items():
+            if channel in versions:
+                where = (ref.thread_id, ref.checkpoint_ns, channel)
+                seen.append(((*where, str(versions[channel])), shared))
             digest = shared.sha256
             if digest in held:
                 continue
@@ -190,6 +196,11 @@ def fetch_shared(
             value = load_value(key, body, thread_id, digest)
             context.shared.stored(thread_id, digest, value)
             found[thread_id][digest] = value
+    # A value read (or held) is stored: a child that keeps the channel as it
+    # is refers to it without serializing it again.
+    for version, shared in seen:
+        if shared.sha256 in found[version[0]]:
+            context.shared.saw_version(version, shared)
     return found
 
 

@@ -3,7 +3,7 @@ the store honours conditional writes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -23,6 +23,7 @@ from .._codec import (
 from .._configs import CheckpointSelector, config_of
 from .._heads import due, encode_head
 from .._keys import WriteRef
+from .._shared import ChannelVersion
 from ..envelopes import CallWrite, SharedRef, TypedValue
 from ..errors import CheckpointConflictError, ConditionalWritesError
 from ..protocol import Get, Plan, Put, Tagged
@@ -43,21 +44,38 @@ def put(
     :mod:`.._shared`). A taken key is fine when it holds the same checkpoint
     (a retried request), a conflict when it holds another."""
     _refuse_if_unconditional(context)
-    thread_id = CheckpointSelector.of(config).thread_id
+    selector = CheckpointSelector.of(config)
+    thread_id, ns = selector.thread_id, selector.checkpoint_ns
     changed = set(
         checkpoint["channel_values"] if new_versions is None else new_versions
     )
+    versions = checkpoint["channel_versions"]
     new_values: dict[str, TypedValue] = {}
+    placed: list[tuple[ChannelVersion, SharedRef]] = []
 
-    def place(channel: str, typed: tuple[str, bytes]) -> TypedValue | SharedRef:
-        where, digest = context.shared.place(thread_id, typed, channel in changed)
-        if digest is not None:
+    def place(
+        channel: str, serialized: Callable[[], tuple[str, bytes]]
+    ) -> TypedValue | SharedRef:
+        version = None
+        if channel in versions:
+            version = (thread_id, ns, channel, str(versions[channel]))
+            if channel not in changed and (known := context.shared.known(version)):
+                return known  # stored, and unchanged since: not serialized again
+        typed = serialized()
+        where, digest = context.shared.place(
+            thread_id, typed, channel in changed, version
+        )
+        if digest is not None and isinstance(where, SharedRef):
             new_values[digest] = TypedValue.of(typed)
+            if version is not None:
+                placed.append((version, where))
         return where
 
     ref, body = encode_checkpoint(context.serde, config, checkpoint, metadata, place)
     key = context.layout.checkpoint_key(ref)
     yield from _store_values(context, thread_id, new_values)
+    for version, shared in placed:
+        context.shared.saw_version(version, shared)
     request = context.put(key, body, if_absent=True)
     requests = [request]
     if due(metadata):
