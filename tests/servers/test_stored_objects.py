@@ -52,7 +52,10 @@ def test_real_objects_validate_against_committed_schemas(
             assert layout.parse_write_key(key), key
         validators[kind].validate(json.loads(body))
         kinds[kind] += 1
-    assert kinds["checkpoint"] >= 5 and kinds["write"] >= 5 and kinds["value"] >= 1
+    assert kinds["checkpoint"] >= 5 and kinds["write"] >= 5
+    # Encrypted bytes differ at every call: a value met in a write is not
+    # known again in the checkpoint, and these graphs keep no channel as is.
+    assert kinds["value"] >= (0 if serde else 1)
 
 
 def test_endpoint_from_argument_and_from_environment(
