@@ -4,6 +4,7 @@ changes, and every operation that must keep, copy or drop shared values."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
@@ -295,3 +296,13 @@ def test_a_serializer_whose_bytes_differ_each_call_still_stores_once() -> None:
     assert len([k for k in saver.bucket.objects if "/values/" in k]) == 1
     state = graph.get_state(config).values
     assert (state["doc"], state["counter"]) == (doc, 30)
+
+
+def test_expire_deletes_an_idle_thread_with_its_values() -> None:
+    saver = MemorySaver(prefix=PREFIX)
+    run(saver, os.urandom(40_000), 3, thread="idle")
+    assert [k for k in saver.bucket.objects if "/values/idle/" in k]
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)
+    expiry = saver.expire_idle(datetime.timedelta(days=1), now=later)
+    assert [t.thread_id for t in expiry.expired] == ["idle"]
+    assert saver.bucket.objects == {}
