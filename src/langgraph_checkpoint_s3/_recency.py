@@ -251,7 +251,9 @@ def anchor(last: str, guess: str) -> str | None:
     part and a plain character below the guess's, so its id sorts below the
     anchor. (This held for percent escapes anywhere in a key; under the
     layout's mark, escaped ids sort above every ASCII key and are never
-    skipped, so it holds a fortiori.)
+    skipped, so it holds a fortiori.) A guess that reaches the mark or past
+    it (a non-ASCII id, ``é``) would put escaped ids below the anchor, whose
+    own ids may be greater (``\ufffe``): no anchor then.
     """
     common = 0
     while common < min(len(last), len(guess)) and last[common] == guess[common]:
@@ -259,7 +261,7 @@ def anchor(last: str, guess: str) -> str | None:
     if common == len(guess) or common == len(last) or last[common] > guess[common]:
         return None
     cut = guess[: common + 1]
-    if min(cut) <= "%" or last[common] <= "%":
+    if min(cut) <= "%" or last[common] <= "%" or max(cut) >= ODD_MARK:
         return None
     return cut
 

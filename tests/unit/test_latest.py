@@ -165,6 +165,16 @@ def test_the_anchor_skips_only_smaller_ids(
             assert key > prefix + cut or key <= last
 
 
+def test_a_guess_past_the_mark_sets_no_anchor() -> None:
+    """An escaped id sits under the mark (DEL), below ``é``: an anchor at
+    ``é`` would skip ``\ufffe``'s key, whose id is greater."""
+    layout = Layout("p/")
+    prefix = layout.namespace_checkpoints_prefix("t", "")
+    escaped = layout.checkpoint_key(CheckpointRef("t", "", "\ufffe"))[len(prefix) :]
+    assert "0.json" < escaped < "é" < "\ufffe"
+    assert anchor("0.json", encode_checkpoint_id("é")) is None
+
+
 def test_the_anchor_stops_at_the_first_difference() -> None:
     """The anchor is the guess cut one past its first difference with the
     last key read. An escaped id there, ``1f1e3402/x``, has its key under the
