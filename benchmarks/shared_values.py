@@ -77,12 +77,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from benchmarks import stored_bytes
 from benchmarks.checkpoints import thread_config
 from benchmarks.output import log, render_table
 from benchmarks.pricing import dollars_per_million_steps, storage_dollars_per_month
+from tests.support.graphs import doc_graph
 
 TEXT_BYTES = 200_000
 BINARY_BYTES = 100_000
@@ -90,35 +91,6 @@ REQUEST_KINDS = ("PUT", "GET", "LIST", "HEAD", "DELETE")
 
 
 # -- the workloads ----------------------------------------------------------------
-
-
-class Doc(TypedDict):
-    """The graph's state. At module level, so LangGraph resolves it."""
-
-    doc: Any
-    note: str
-    counter: int
-
-
-def doc_graph(saver: Any, steps: int) -> Any:
-    """A document given at the input and never changed; a ~150-byte note and
-    a counter changed by every step."""
-    from langgraph.graph import END, START, StateGraph
-
-    def step(state: Doc) -> dict[str, Any]:
-        n = state["counter"] + 1
-        return {
-            "note": f"step {n}: " + "looked at the document again " * 5,
-            "counter": n,
-        }
-
-    builder = StateGraph(Doc)
-    builder.add_node("step", step)
-    builder.add_edge(START, "step")
-    builder.add_conditional_edges(
-        "step", lambda s: END if s["counter"] >= steps else "step"
-    )
-    return builder.compile(checkpointer=saver)
 
 
 def run_document(saver: Any, doc: Any, steps: int) -> None:

@@ -14,7 +14,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Send, interrupt
+from langgraph.types import Command, Send, interrupt
 
 
 class Chat(TypedDict):
@@ -112,3 +112,42 @@ def thread(name: str) -> RunnableConfig:
 
 def state_history(graph: CompiledStateGraph[Any], config: RunnableConfig) -> list[Any]:
     return [(s.values, s.next, s.metadata) for s in graph.get_state_history(config)]
+
+
+class Doc(TypedDict):
+    doc: Any
+    note: str
+    counter: int
+
+
+def doc_graph(saver: Any, steps: int) -> Any:
+    """A document given at the input and never changed; a ~150-byte note and
+    a counter changed by every step, for ``steps`` steps."""
+
+    def step(state: Doc) -> dict[str, Any]:
+        n = state["counter"] + 1
+        return {
+            "note": f"step {n}: " + "looked at the document again " * 5,
+            "counter": n,
+        }
+
+    builder = StateGraph(Doc)
+    builder.add_node("step", step)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges(
+        "step", lambda s: END if s["counter"] >= steps else "step"
+    )
+    return builder.compile(checkpointer=saver)
+
+
+def time_travel(saver: BaseCheckpointSaver[Any], thread_id: str = "chat") -> None:
+    """The approval graph: interrupted, resumed, then its state updated at
+    the first loop step, and run again from the input (a fork): children
+    made by ``update_state`` and by a replay, beside loop ones."""
+    config = thread(thread_id)
+    graph = approval_graph(saver)
+    graph.invoke({"messages": [HumanMessage("hi")]}, config)
+    graph.invoke(Command(resume="yes"), config)
+    past = list(graph.get_state_history(config))
+    graph.update_state(past[-2].config, {"approved": False})
+    graph.invoke(None, past[-1].config)

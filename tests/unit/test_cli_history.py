@@ -21,7 +21,13 @@ from langgraph.types import Command, interrupt
 from langgraph_checkpoint_s3._keys import CheckpointRef, Layout, WriteRef
 from langgraph_checkpoint_s3.cli.history import CUT, cut
 from tests.support.cli import S3, URI, invoke, invoke_json
-from tests.support.graphs import Chat, approval_graph, nested_graph, thread
+from tests.support.graphs import (
+    Chat,
+    approval_graph,
+    nested_graph,
+    thread,
+    time_travel,
+)
 from tests.support.histories import PREFIX
 from tests.support.memory_bucket import MemoryBucket, MemorySaver, Stored
 from tests.unit.test_cli_storage import normalized, page_samples, quick_start
@@ -78,20 +84,6 @@ def race(saver: MemorySaver, thread_id: str) -> tuple[str, list[str]]:
         == parent
     ]
     return parent, children
-
-
-def time_travel(saver: MemorySaver, thread_id: str) -> None:
-    """Children made by ``update_state`` and by a replay, beside loop ones."""
-    config = thread(thread_id)
-    graph = approval_graph(saver)
-    graph.invoke({"messages": [HumanMessage("hi")]}, config)
-    graph.invoke(Command(resume="yes"), config)
-    past = list(graph.get_state_history(config))
-    graph.update_state(past[-2].config, {"approved": False})
-    graph.invoke(None, past[-1].config)
-
-
-# -- racing writers ---------------------------------------------------------------
 
 
 def test_racing_resumes_are_flagged_and_time_travel_is_not(

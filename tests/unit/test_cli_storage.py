@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.types import Command
@@ -31,7 +30,13 @@ from langgraph_checkpoint_s3.cli.options import parse_duration
 from langgraph_checkpoint_s3.cli.reports import GB, USD_PER_GB_MONTH, monthly_cost
 from tests.support import ROOT
 from tests.support.cli import S3, URI, invoke, invoke_json
-from tests.support.graphs import approval_graph, delta_graph, nested_graph, thread
+from tests.support.graphs import (
+    approval_graph,
+    delta_graph,
+    nested_graph,
+    thread,
+    time_travel,
+)
 from tests.support.memory_bucket import MemoryBucket, MemorySaver, Stored
 from tests.support.memory_client import MemoryClient
 
@@ -49,18 +54,6 @@ def stamp(bucket: MemoryBucket, keys: Sequence[str], when: datetime.datetime) ->
 
 def keys_of(bucket: MemoryBucket, thread_id: str) -> list[str]:
     return sorted(k for k in bucket.objects if f"/{thread_id}/" in k)
-
-
-def time_travel(saver: MemorySaver) -> None:
-    """The approval graph: interrupted, resumed, then its state updated at
-    the first loop step, and run again from the input (a fork)."""
-    config = thread("chat")
-    graph = approval_graph(saver)
-    graph.invoke({"messages": [HumanMessage("hi")]}, config)
-    graph.invoke(Command(resume="yes"), config)
-    past = list(graph.get_state_history(config))
-    graph.update_state(past[-2].config, {"approved": False})
-    graph.invoke(None, past[-1].config)
 
 
 # -- history ----------------------------------------------------------------------

@@ -10,13 +10,12 @@ import json
 import os
 import time
 import uuid
-from typing import Any, TypedDict
+from typing import Any
 
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
-from langgraph.graph import END, START, StateGraph
 
 from langgraph_checkpoint_s3._keys import CheckpointRef
 from langgraph_checkpoint_s3._shared import digest_of
@@ -27,36 +26,11 @@ from langgraph_checkpoint_s3.errors import (
 )
 from langgraph_checkpoint_s3.protocol import Put
 from tests.support.cli import S3, invoke
+from tests.support.graphs import doc_graph
 from tests.support.histories import PREFIX, cfg
 from tests.support.memory_bucket import MemoryBucket, MemorySaver
 
 HOUR = 3600 * 10**9
-
-
-class Doc(TypedDict):
-    doc: Any
-    note: str
-    counter: int
-
-
-def doc_graph(saver: Any, steps: int) -> Any:
-    """A document given at the input and never changed; a note and a
-    counter changed by every step."""
-
-    def step(state: Doc) -> dict[str, Any]:
-        n = state["counter"] + 1
-        return {
-            "note": f"step {n}: " + "looked at the document again " * 5,
-            "counter": n,
-        }
-
-    builder = StateGraph(Doc)
-    builder.add_node("step", step)
-    builder.add_edge(START, "step")
-    builder.add_conditional_edges(
-        "step", lambda s: END if s["counter"] >= steps else "step"
-    )
-    return builder.compile(checkpointer=saver)
 
 
 def run(saver: Any, doc: Any, steps: int, thread: str = "t") -> dict[str, Any]:
