@@ -59,6 +59,7 @@ __all__ = [
     "moved_to_thread",
     "run_id_of",
     "same_checkpoint",
+    "stand_ins",
     "to_tuple",
     "value_object",
     "with_token",
@@ -355,6 +356,17 @@ def decode_checkpoint(
         checkpoint,  # type: ignore[arg-type]
         metadata,  # type: ignore[arg-type]
     )
+
+
+_NOTHING = TypedValue(type="null", data="")
+
+
+def stand_ins(env: CheckpointEnvelope) -> dict[str, TypedValue]:
+    """Empty values (``None``) in place of the shared values a checkpoint
+    refers to, for :func:`decode_checkpoint` by a reader that wants sizes,
+    metadata or the checkpoint's own values only: a shared value is not
+    stored in the checkpoint, and is read (or checked) as its own object."""
+    return {ref.sha256: _NOTHING for ref in env.shared().values()}
 
 
 def decode_metadata(

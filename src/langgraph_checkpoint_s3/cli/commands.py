@@ -29,7 +29,6 @@ from .rendering import JSON, emit
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import CheckpointTuple
 
-    from ..envelopes import CheckpointEnvelope, TypedValue
     from ..saver import S3CheckpointSaver
     from .salvage import Unreadable
 
@@ -153,21 +152,13 @@ def list_command(
     _end_unreadable(bad, len(entries), uri, thread_id)
 
 
-def _stand_ins(env: CheckpointEnvelope) -> dict[str, TypedValue]:
-    """Empty values for the shared values a checkpoint refers to: a summary
-    takes sizes only, and a shared value is not stored in the checkpoint."""
-    from ..envelopes import TypedValue
-
-    return {r.sha256: TypedValue(type="null", data="") for r in env.shared().values()}
-
-
 def _summaries(
     saver: S3CheckpointSaver, refs: Sequence[CheckpointRef]
 ) -> list[dict[str, JSON]]:
     """Step, source and time of each checkpoint: its object read, its values
     left undecoded (only sizes are taken, see ``reports.SizeSerde``); or
     the error of one that cannot be read."""
-    from .._codec import decode_checkpoint, load_checkpoint
+    from .._codec import decode_checkpoint, load_checkpoint, stand_ins
     from ..errors import CorruptObjectError
     from .reports import SizeSerde
     from .salvage import each_object, why_unreadable
@@ -186,7 +177,7 @@ def _summaries(
                 if isinstance(body, CorruptObjectError):
                     raise body
                 env = load_checkpoint(key, body, ref)
-                stored = decode_checkpoint(sizes, key, env, ref, _stand_ins(env))
+                stored = decode_checkpoint(sizes, key, env, ref, stand_ins(env))
             except CorruptObjectError as exc:
                 found.append({"error": why_unreadable(layout, ref, exc)})
                 continue

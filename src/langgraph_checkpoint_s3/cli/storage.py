@@ -144,10 +144,7 @@ def _stats_with_channels(
     """The listing tallied, then every object read (a chunk at a time) and
     its values measured."""
     from .. import plans
-    from .._codec import decode_checkpoint, decode_write, load_checkpoint
-    from ..envelopes import TypedValue
-
-    EMPTY = TypedValue(type="null", data="")
+    from .._codec import decode_checkpoint, decode_write, load_checkpoint, stand_ins
     from .app import say
     from .reports import Channels, SizeSerde, channel_bytes
 
@@ -183,8 +180,8 @@ def _stats_with_channels(
                 if (ref := layout.parse_checkpoint_key(key)) is not None:
                     # A shared value counts where it is stored, as a value.
                     env = load_checkpoint(key, body, ref)
-                    held = {r.sha256: EMPTY for r in env.shared().values()}
-                    checkpoints.append(decode_checkpoint(serde, key, env, ref, held))
+                    found = decode_checkpoint(serde, key, env, ref, stand_ins(env))
+                    checkpoints.append(found)
                 elif (write := layout.parse_write_key(key)) is not None:
                     of = write.checkpoint
                     stored = decode_write(serde, key, body, write)

@@ -40,6 +40,7 @@ from .._codec import (
     load_checkpoint,
     load_value,
     misplacement,
+    stand_ins,
 )
 from .._keys import CheckpointRef, Layout, WriteRef
 from ..envelopes import (
@@ -48,7 +49,6 @@ from ..envelopes import (
     VALUE_SCHEMA,
     WRITE_SCHEMA,
     CheckpointEnvelope,
-    TypedValue,
     envelope_schemas,
 )
 from ..errors import CorruptObjectError
@@ -247,11 +247,7 @@ def _decode(
     else:
         # A shared value is checked as its own object: here, a stand-in.
         env = load_checkpoint(key, body, ref)
-        stand_ins = {r.sha256: _STAND_IN for r in env.shared().values()}
-        decode_checkpoint(probe, key, env, ref, stand_ins)
-
-
-_STAND_IN = TypedValue(type="null", data="")
+        decode_checkpoint(probe, key, env, ref, stand_ins(env))
 
 
 def why_undecodable(key: str, body: bytes, ref: CheckpointRef | WriteRef) -> str | None:
