@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from langgraph.checkpoint.base import CheckpointTuple
 
 from .._batches import visible
-from .._codec import decode_metadata, to_tuple
+from .._codec import to_tuple
 from .._keys import CheckpointRef
 from .._selection import ListQuery, writes_by_checkpoint
 from ..protocol import Plan
@@ -32,6 +32,7 @@ from ._reading import (
     decoded,
     fetch_envelopes,
     fetch_shared,
+    matching,
 )
 from ._rounds import concurrently, list_keys
 
@@ -127,27 +128,20 @@ def _list_rest(context: PlanContext, cursor: ListCursor) -> Plan[None]:
     """List the candidates left, newest first (a round per 1,000 keys), and
     for a walk of more than one window their writes' keys too, once: beside
     them when the first window showed there are more, else after."""
-    layout, query = context.layout, cursor.query
-    going_on = cursor.below is not None
-    keys, write_keys = yield from concurrently(
-        list_keys(query.prefix(layout)),
-        *([list_keys(query.writes_prefix(layout))] if going_on else []),
-        *([] if going_on else [_nothing()]),
-    )
+    layout, query, below = context.layout, cursor.query, cursor.below
+    listings = [list_keys(query.prefix(layout))]
+    if below is not None:
+        listings.append(list_keys(query.writes_prefix(layout)))
+    keys, *write_keys = yield from concurrently(*listings)
     candidates = query.candidates(layout, keys)
-    if cursor.below is not None:
-        candidates = [c for c in candidates if c.checkpoint_id < cursor.below]
+    if below is not None:
+        candidates = [c for c in candidates if c.checkpoint_id < below]
     cursor.pending = candidates
-    wanted = cursor.wanted()
-    if write_keys is None and len(candidates) > _window_size(query, wanted):
-        write_keys = yield from list_keys(query.writes_prefix(layout))
-    if write_keys is not None:
-        cursor.writes = writes_by_checkpoint(layout, write_keys, candidates)
-
-
-def _nothing() -> Plan[None]:
-    return None
-    yield  # a plan with no round
+    if not write_keys and len(candidates) > _window_size(query, cursor.wanted()):
+        listed = yield from list_keys(query.writes_prefix(layout))
+        write_keys = [listed]
+    if write_keys:
+        cursor.writes = writes_by_checkpoint(layout, write_keys[0], candidates)
 
 
 def _fetch_window(
@@ -166,13 +160,10 @@ def _fetch_window(
 
     if query.filter:
         envelopes = yield from fetch_envelopes(context, batch)
-        envelopes = [
-            (ref, key, env)
-            for ref, key, env in envelopes
-            if query.matches(decode_metadata(context.serde, key, env))
-        ]
+        envelopes = matching(context, query, envelopes)
         matched = [ref for ref, _, _ in envelopes]
-        writes_of([ref for ref in batch if ref not in set(matched)])
+        kept = set(matched)
+        writes_of([ref for ref in batch if ref not in kept])  # not wanted
         shared, by_ref = yield from concurrently(
             fetch_shared(context, envelopes), _fetch_writes(context, writes_of(matched))
         )

@@ -164,6 +164,18 @@ def fetch_envelopes(
     ]
 
 
+def matching(
+    context: PlanContext, query: ListQuery, envelopes: Sequence[Envelope]
+) -> list[Envelope]:
+    """The checkpoints whose metadata passes the query's filter (no shared
+    value is needed for it)."""
+    return [
+        (ref, key, env)
+        for ref, key, env in envelopes
+        if query.matches(decode_metadata(context.serde, key, env))
+    ]
+
+
 def fetch_shared(
     context: PlanContext, envelopes: Sequence[Envelope]
 ) -> Plan[SharedByThread]:
@@ -277,11 +289,7 @@ def _checkpoints_with_writes(
         concurrently(*(list_keys(w.prefix, w.start_after) for w in listings)),
     )
     if query is not None and filtered:
-        envelopes = [
-            (ref, key, env)
-            for ref, key, env in envelopes
-            if query.matches(decode_metadata(context.serde, key, env))
-        ]
+        envelopes = matching(context, query, envelopes)
         listings = writes_listings(layout, [ref for ref, _, _ in envelopes])
         listed = yield from concurrently(
             *(list_keys(w.prefix, w.start_after) for w in listings)
