@@ -6,7 +6,6 @@ Pure rules over key names; the plans in :mod:`.plans` apply them.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -172,13 +171,16 @@ class WritesListing:
 
 
 def writes_listings(
-    layout: Layout, refs: Sequence[CheckpointRef]
+    layout: Layout, refs: Sequence[CheckpointRef], *, start_after: bool = True
 ) -> list[WritesListing]:
     """The LISTs that find the writes of ``refs``.
 
     One checkpoint: LIST its own folder. Several in one namespace: one LIST of
-    the namespace starting after a prefix common to their folders, so the
-    newest k checkpoints cost one LIST (a page per 1,000 writes), not k.
+    the namespace starting just before the lowest of their folders, so the
+    newest k checkpoints cost one LIST (a page per 1,000 writes), not k, and
+    never a page of the older checkpoints' writes. ``start_after`` False (a
+    store that refuses StartAfter: S3 Express One Zone) lists the namespace
+    from its start.
     """
     by_namespace: dict[tuple[str, str], list[CheckpointRef]] = defaultdict(list)
     for ref in refs:
@@ -191,11 +193,14 @@ def writes_listings(
             continue
         prefix = layout.namespace_writes_prefix(thread_id, ns)
         names = [layout.checkpoint_writes_prefix(r)[len(prefix) : -1] for r in group]
-        # Start after a proper prefix of every folder name: each wanted key
-        # sorts after it both in S3's byte order and in servers (SeaweedFS)
-        # that walk folders and skip every folder name up to StartAfter's.
-        common = os.path.commonprefix(names)[: min(map(len, names)) - 1]  # noqa: RUF071
-        listings.append(WritesListing(prefix, prefix + common if common else None))
+        # Start after the lowest folder name less its last character: every
+        # wanted key sorts after it both in S3's byte order and in servers
+        # (SeaweedFS) that walk folders and skip every folder name up to
+        # StartAfter's. A prefix common to all of them would do too, but ids
+        # made in one tight loop share one with a thousand older folders.
+        # Encoded segments are ASCII: string order is S3's byte order.
+        lowest = min(names)[:-1] if start_after else ""
+        listings.append(WritesListing(prefix, prefix + lowest if lowest else None))
     return listings
 
 

@@ -391,6 +391,20 @@ class DirectoryBucket(MemoryBucket):
         return page
 
 
+def test_directory_bucket_reads_writes_of_uuid6_checkpoints() -> None:
+    """S3 Express refuses StartAfter: once a read found that out, the writes
+    of several checkpoints are listed from the namespace's start, so uuid6 ids
+    (which share a beginning) read as InMemorySaver's."""
+    theirs = InMemorySaver()
+    ours = MemorySaver(DirectoryBucket(), prefix="p/")
+    put_both((ours, theirs), list(history_ids("recent", 40)))
+    for limit in (None, 3):
+        assert [
+            (t.config, t.pending_writes) for t in ours.list(cfg(), limit=limit)
+        ] == [(t.config, t.pending_writes) for t in theirs.list(cfg(), limit=limit)]
+    assert not ours._recent.lists_in_order
+
+
 class RefusingBucket(MemoryBucket):
     """A store that lists in order but refuses delimiters other than ``/``."""
 

@@ -13,12 +13,11 @@ from .._selection import (
     keys_not_owned_by,
     keys_owned_by,
     newest_per_namespace,
-    writes_listings,
 )
 from ..protocol import Plan
 from ._context import PlanContext
 from ._history import delta_walk
-from ._reading import thread_keys, thread_values, unused_values
+from ._reading import thread_keys, thread_values, unused_values, with_write_keys
 from ._rounds import concurrently, delete_keys, fetch_objects, list_keys, perform
 
 PRUNE_STRATEGIES = ("keep_latest", "delete", "delete_all")
@@ -53,16 +52,12 @@ def delete_for_runs(context: PlanContext, run_ids: Sequence[str]) -> Plan[None]:
     ]
     gone = set(matched)
     touched = sorted({r.thread_id for r in gone})
-    listed, values = yield from concurrently(
-        concurrently(
-            *(
-                list_keys(w.prefix, w.start_after)
-                for w in writes_listings(layout, matched)
-            )
-        ),
-        concurrently(*(thread_values(context, t) for t in touched)),
+    values, listed = yield from with_write_keys(
+        context,
+        lambda: concurrently(*(thread_values(context, t) for t in touched)),
+        matched,
     )
-    doomed = keys_owned_by(layout, matched, [*keys, *itertools.chain(*listed)])
+    doomed = keys_owned_by(layout, matched, [*keys, *listed])
     # A namespace left with no checkpoint loses its head too (nothing else
     # would ever find it); another keeps it (a head is only a start).
     kept = {(r.thread_id, r.checkpoint_ns) for r in refs if r not in gone}

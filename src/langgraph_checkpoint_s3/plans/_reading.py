@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 import functools
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
@@ -26,6 +26,7 @@ from .._codec import (
 from .._configs import CheckpointSelector
 from .._delta import Loaded
 from .._keys import CheckpointRef, Layout, WriteRef
+from .._recency import refused
 from .._selection import ListQuery, writes_by_checkpoint, writes_listings
 from .._shared import ChannelVersion
 from ..envelopes import CheckpointEnvelope, SharedRef, TypedValue
@@ -34,6 +35,8 @@ from ..protocol import HeadBucket, List, Listed, Plan, is_bare_refusal
 from ._context import PlanContext
 from ._latest import newest
 from ._rounds import concurrently, fetch_objects, list_keys, list_objects, perform
+
+T = TypeVar("T")
 
 WriteKey = tuple[str, WriteRef]
 """A write object's key, and the write it names."""
@@ -141,13 +144,43 @@ def _checkpoints_and_write_keys(
     """Checkpoints and, in the same round, the keys of their writes (the
     shared values they refer to in another round, if not held). A
     checkpoint deleted since it was listed is skipped."""
-    layout = context.layout
-    listings = writes_listings(layout, refs) if with_writes else []
-    stored, listed = yield from concurrently(
-        fetch_checkpoints(context, refs),
-        concurrently(*(list_keys(w.prefix, w.start_after) for w in listings)),
+    stored, listed = yield from with_write_keys(
+        context, lambda: fetch_checkpoints(context, refs), refs if with_writes else []
     )
-    return stored, _write_keys(layout, itertools.chain(*listed), stored)
+    return stored, _write_keys(context.layout, listed, stored)
+
+
+def with_write_keys(
+    context: PlanContext,
+    plan: Callable[[], Plan[T]],
+    refs: Sequence[CheckpointRef],
+) -> Plan[tuple[T, list[str]]]:
+    """``plan()`` and, in the same rounds, the keys of the writes of ``refs``
+    (and maybe of others, to be dropped); no LIST for no refs.
+
+    The writes of several checkpoints are one LIST from just before the
+    lowest, with StartAfter. A store that refuses it (S3 Express One Zone)
+    is remembered, and both are run again, listing from the start: once in a
+    saver's life, since this may be the first LIST it ever sends there.
+    """
+    try:
+        return (yield from _with_write_keys(context, plan(), refs))
+    except S3AccessError as exc:
+        if not (context.recent.lists_in_order and refused(exc.code)):
+            raise
+    context.recent.lists_in_order = False
+    return (yield from _with_write_keys(context, plan(), refs))
+
+
+def _with_write_keys(
+    context: PlanContext, plan: Plan[T], refs: Sequence[CheckpointRef]
+) -> Plan[tuple[T, list[str]]]:
+    in_order = context.recent.lists_in_order
+    listings = writes_listings(context.layout, refs, start_after=in_order)
+    found, listed = yield from concurrently(
+        plan, concurrently(*(list_keys(w.prefix, w.start_after) for w in listings))
+    )
+    return found, list(itertools.chain(*listed))
 
 
 def fetch_envelopes(
@@ -281,21 +314,17 @@ def _checkpoints_with_writes(
     writes' LISTs, then the writes and the shared values the checkpoints
     refer to), or three with a metadata filter: then only the checkpoints
     that pass it have their writes listed."""
-    layout = context.layout
     filtered = query is not None and bool(query.filter)
-    listings = [] if filtered else writes_listings(layout, refs)
-    envelopes, listed = yield from concurrently(
-        fetch_envelopes(context, refs),
-        concurrently(*(list_keys(w.prefix, w.start_after) for w in listings)),
+    envelopes, listed = yield from with_write_keys(
+        context, lambda: fetch_envelopes(context, refs), [] if filtered else refs
     )
     if query is not None and filtered:
         envelopes = matching(context, query, envelopes)
-        listings = writes_listings(layout, [ref for ref, _, _ in envelopes])
-        listed = yield from concurrently(
-            *(list_keys(w.prefix, w.start_after) for w in listings)
+        _, listed = yield from with_write_keys(
+            context, lambda: perform([]), [ref for ref, _, _ in envelopes]
         )
     wanted = [ref for ref, _, _ in envelopes]
-    grouped = writes_by_checkpoint(layout, itertools.chain(*listed), wanted)
+    grouped = writes_by_checkpoint(context.layout, listed, wanted)
     writes = [item for items in grouped.values() for item in items]
     shared, by_ref = yield from concurrently(
         fetch_shared(context, envelopes), _fetch_writes(context, writes)
