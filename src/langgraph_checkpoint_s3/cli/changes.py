@@ -7,7 +7,7 @@ a checkpoint with its DeltaChannel values in. Registered on the group of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import click
@@ -250,14 +250,16 @@ def key_of(item: CheckpointTuple) -> tuple[str, str]:
 
 def step_patches(
     items: Iterable[CheckpointTuple],
+    shown: Mapping[tuple[str, str], dict[str, JSON]] | None = None,
 ) -> dict[str, dict[str, JSON] | None]:
     """By checkpoint id, what its step changed: the diff against its parent
     (against nothing for a thread's first), or None when the parent is gone
-    (pruned), so there is nothing to compare with."""
+    (pruned), so there is nothing to compare with. ``shown``: the items and
+    their parents rendered already, by (namespace, id)."""
     from .diffing import diff as compare
 
     loaded = list(items)
-    shown = shown_all(loaded)
+    shown = shown_all(loaded) if shown is None else shown
     found: dict[str, dict[str, JSON] | None] = {}
     for item in loaded:
         ns, checkpoint_id = key_of(item)

@@ -14,7 +14,7 @@ prefix that holds a saver's data when the one given is off by a level.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -23,14 +23,15 @@ from .._keys import CheckpointRef
 from .app import EXIT_CODES_HELP, App, CliError, ExitCode, State, quiet_serde
 from .connection import Connection, s3_options
 from .options import BRIEF, NAMESPACE, PROGRESS, THREAD
-from .progress import checkpoint_gets, progress_bar, wants_progress
+from .progress import wants_progress
 from .rendering import JSON, emit
 
 if TYPE_CHECKING:
-    from langgraph.checkpoint.base import CheckpointTuple
-
     from ..saver import S3CheckpointSaver
+    from .history import Entry, Node
+    from .lineage import Key
     from .salvage import Unreadable
+    from .walking import ThreadWalk
 
 __all__ = ["VALIDATE_CHUNK", "cli", "note_nothing", "where"]
 
@@ -301,56 +302,35 @@ def read(
 ) -> None:
     """Read every checkpoint of a thread, newest first, with full data.
 
-    Objects are fetched concurrently; values are decoded as in `dump`,
-    DeltaChannel values rebuilt from the checkpoints read (no more request).
+    The checkpoints are listed, then read and printed a window at a time
+    (objects fetched concurrently), so a long thread's first show at once;
+    values are decoded as in `dump`, DeltaChannel values rebuilt from the
+    checkpoints read (no more request).
     """
+    from .changes import rendered
+    from .delta_state import walk_stream
+    from .rendering import emit_streamed
     from .salvage import Unreadable
+    from .walking import ThreadWalk
 
+    errors: list[str] = []
     with conn.open() as saver:
-        items = _read_thread(saver, thread_id, checkpoint_ns, wants_progress(progress))
-        if not items:
+        walk = ThreadWalk(saver, thread_id, checkpoint_ns)
+        if not walk.total:
             note_nothing(saver, _no_checkpoints(thread_id, checkpoint_ns))
         uri = where(saver)
-    from .changes import key_of, shown_all
 
-    readable = [t for t in items if not isinstance(t, Unreadable)]
-    shown = shown_all(readable, brief=brief)
-    emit(
-        {
-            "thread_id": thread_id,
-            "checkpoints": [
-                _unreadable_entry(t) if isinstance(t, Unreadable) else shown[key_of(t)]
-                for t in items
-            ],
-        }
-    )
-    _end_unreadable(
-        [t.message for t in items if isinstance(t, Unreadable)],
-        len(items),
-        uri,
-        thread_id,
-    )
+        def shown() -> Iterator[JSON]:
+            items = walk.items(wants_progress(progress))
+            for item, how in walk_stream(items, walk.listed, saver.get_tuple):
+                if isinstance(item, Unreadable):
+                    errors.append(item.message)
+                    yield _unreadable_entry(item)
+                else:
+                    yield rendered(item, how, brief=brief)
 
-
-def _read_thread(
-    saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str | None, shown: bool
-) -> list[CheckpointTuple | Unreadable]:
-    """As :func:`_read_all`; when an object cannot be read, every checkpoint
-    again on its own, those that cannot be read as :class:`.salvage.Unreadable`."""
-    from .. import plans
-    from ..errors import CorruptObjectError
-    from .salvage import each_checkpoint
-
-    try:
-        return [*_read_all(saver, thread_id, checkpoint_ns, shown)]
-    except CorruptObjectError:
-        pass
-    refs = saver.run(plans.thread_checkpoints(saver.context, thread_id, checkpoint_ns))
-    with progress_bar(len(refs), "Reading checkpoints one by one", shown) as tick:
-        return saver.run(
-            each_checkpoint(saver.context, refs),
-            on_done=checkpoint_gets(saver.layout, tick),
-        )
+        emit_streamed({"thread_id": thread_id}, "checkpoints", shown())
+    _end_unreadable(errors, walk.total, uri, thread_id)
 
 
 def _unreadable_entry(item: Unreadable) -> dict[str, JSON]:
@@ -372,41 +352,6 @@ def _end_unreadable(
             unreadable_error(errors[0], len(errors), total, uri, thread_id),
             ExitCode.RUNTIME,
         )
-
-
-def _patches(items: Sequence[object]) -> dict[str, dict[str, JSON] | None]:
-    from langgraph.checkpoint.base import CheckpointTuple
-
-    from .changes import step_patches
-
-    return step_patches([t for t in items if isinstance(t, CheckpointTuple)])
-
-
-def _with_patch(
-    entry: dict[str, JSON], patches: dict[str, dict[str, JSON] | None] | None
-) -> dict[str, JSON]:
-    if patches is not None:
-        entry["patch"] = patches.get(str(entry["checkpoint_id"]))
-    return entry
-
-
-def _read_all(
-    saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str | None, shown: bool
-) -> list[CheckpointTuple]:
-    from .. import plans
-    from .._configs import thread_config
-
-    plan = plans.list_checkpoints(
-        saver.context, thread_config(thread_id, checkpoint_ns)
-    )
-    if not shown:
-        return saver.run(plan)
-    # The bar needs a length up front: one more LIST per 1,000 checkpoints.
-    total = len(
-        saver.run(plans.thread_checkpoints(saver.context, thread_id, checkpoint_ns))
-    )
-    with progress_bar(total, "Reading checkpoints", shown) as tick:
-        return saver.run(plan, on_done=checkpoint_gets(saver.layout, tick))
 
 
 @cli.command(
@@ -455,7 +400,8 @@ def history(
     nodes that ran to make it ("ran ?" when its parent is gone), its pending
     writes, and the value of each interrupt and error among them.
 
-    Reads every checkpoint and its writes, as `read` does. --format json
+    Reads every checkpoint and its writes as `read` does, a window at a
+    time, printing each stretch once its parents are read. --format json
     gives {"thread_id", "checkpoints": [{"checkpoint_ns", "checkpoint_id",
     "parent_checkpoint_id", "step", "source", "ts", "ran", "pending_writes":
     [{"task_id", "channel"}], "interrupts", "errors"}]}, newest first.
@@ -464,36 +410,112 @@ def history(
     parent, messages as a transcript, long values cut (--full: whole); in
     JSON, each entry's "patch" is that diff. No more request.
     """
-    from .history import draw, entries
-    from .rendering import terminal_width
-    from .salvage import Unreadable
+    from .history import draw
+    from .rendering import emit_streamed, terminal_width
+    from .walking import ThreadWalk
 
+    width = terminal_width()
+    errors: list[str] = []
     with conn.open() as saver:
-        items = _read_thread(saver, thread_id, checkpoint_ns, wants_progress(progress))
-        bad = [t for t in items if isinstance(t, Unreadable)]
-        found = entries(
-            [t for t in items if not isinstance(t, Unreadable)],
-            [t.entry() for t in bad],
-        )
-        if not found:
+        walk = ThreadWalk(saver, thread_id, checkpoint_ns)
+        if not walk.total:
             note_nothing(saver, _no_checkpoints(thread_id, checkpoint_ns))
         uri = where(saver)
-    patches = _patches(items) if patch else None
-    if format_ == "json":
-        emit(
-            {
-                "thread_id": thread_id,
-                "checkpoints": [_with_patch(e.to_json(), patches) for e in found],
-            }
-        )
-    elif found:
-        lines = draw(found, terminal_width())
-        if patches is not None:
-            from .diffing import woven
+        found = _history_pieces(saver, walk, wants_progress(progress), patch, errors)
+        if format_ == "json":
+            emit_streamed(
+                {"thread_id": thread_id},
+                "checkpoints",
+                (
+                    _with_patch(entry.to_json(), patches)
+                    for drawn, patches, _ in found
+                    for entry in drawn
+                ),
+            )
+        else:
+            for drawn, patches, later in found:
+                lines = draw(drawn, width, later=later)
+                if patches is not None:
+                    from .diffing import woven
 
-            lines = woven(lines, patches, full)
-        click.echo("\n".join(lines))
-    _end_unreadable([t.message for t in bad], len(items), uri, thread_id)
+                    lines = woven(lines, patches, full)
+                click.echo("\n".join(lines))
+    _end_unreadable(errors, walk.total, uri, thread_id)
+
+
+def _with_patch(
+    entry: dict[str, JSON], patches: dict[str, dict[str, JSON] | None] | None
+) -> dict[str, JSON]:
+    if patches is not None:
+        entry["patch"] = patches.get(str(entry["checkpoint_id"]))
+    return entry
+
+
+Piece = tuple[
+    "list[Entry]", "dict[str, dict[str, JSON] | None] | None", "frozenset[Key]"
+]
+"""What ``history`` shows of a piece of a thread: its entries, their
+patches (with --patch), and the checkpoint drawn after it."""
+
+
+def _history_pieces(
+    saver: S3CheckpointSaver,
+    walk: ThreadWalk,
+    progress: bool,
+    patch: bool,
+    errors: list[str],
+) -> Iterator[Piece]:
+    """The thread in pieces that draw alone (:func:`.history.pieces`), each
+    as soon as it is read; an unreadable checkpoint's error is added to
+    ``errors``."""
+    from langgraph.checkpoint.base import CheckpointTuple
+
+    from .changes import key_of, rendered, step_patches
+    from .delta_state import walk_stream
+    from .history import entries, pieces
+    from .salvage import Unreadable
+
+    items = walk.items(progress)
+    if patch:
+        pairs = walk_stream(items, walk.listed, saver.get_tuple)
+    else:
+        pairs = ((item, {}) for item in items)
+    for piece, after in pieces(pairs, _node, walk.listed):
+        tuples = [t for t, _ in piece if isinstance(t, CheckpointTuple)]
+        bad = [t for t, _ in piece if isinstance(t, Unreadable)]
+        errors += [t.message for t in bad]
+        beyond = [after[0]] if after and isinstance(after[0], CheckpointTuple) else []
+        drawn = entries(tuples, [t.entry() for t in bad], beyond)
+        later = frozenset([_node(after)[0]]) if after else frozenset()
+        patches = None
+        if patch:
+            shown = {
+                key_of(t): rendered(t, how)
+                for t, how in [*piece, *([after] if after else [])]
+                if isinstance(t, CheckpointTuple)
+            }
+            patches = step_patches(tuples, shown)
+        yield drawn, patches, later
+
+
+def _node(pair: tuple[object, object]) -> Node:
+    from langgraph.checkpoint.base import CheckpointTuple
+
+    from .lineage import host_of
+    from .salvage import Unreadable
+
+    item = pair[0]
+    if isinstance(item, Unreadable):
+        return (item.ref.checkpoint_ns, item.ref.checkpoint_id), None, None
+    assert isinstance(item, CheckpointTuple)
+    configurable = item.config["configurable"]
+    ns = configurable.get("checkpoint_ns", "")
+    parent = (item.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+    return (
+        (ns, configurable["checkpoint_id"]),
+        None if parent is None else (ns, parent),
+        host_of(ns, item.metadata or {}),
+    )
 
 
 @cli.command(

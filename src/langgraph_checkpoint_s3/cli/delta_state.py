@@ -3,9 +3,10 @@ LangGraph keeps a snapshot now and then and rebuilds the value in between
 by replaying the ancestors' writes through the channel's reducer.
 
 The history (the nearest snapshot, the writes after it) comes from the
-saver's ``get_delta_channel_history`` for one checkpoint, or, when every
-checkpoint of a namespace is in hand already (``read``, ``history``), from
-LangGraph's own parent walk over them, which costs no request. The replay is
+saver's ``get_delta_channel_history`` for one checkpoint, or, when the
+checkpoints of a namespace are read anyway (``read``, ``history --patch``,
+``diff``), from LangGraph's own parent walk over them, which costs no
+request: a checkpoint is shown once its walk back to the snapshot is read. The replay is
 LangGraph's ``DeltaChannel`` with LangGraph's message reducer: the reducer
 itself is graph code, never stored, so it is used only where every value is
 a LangChain message. Any other channel is shown as its snapshot and ordered
@@ -17,9 +18,9 @@ when they read checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.messages import BaseMessage
 from langgraph.channels.delta import DeltaChannel
@@ -30,6 +31,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
+from .lineage import Key
 from .rendering import JSON, to_json
 
 if TYPE_CHECKING:
@@ -41,8 +43,11 @@ __all__ = [
     "channels_to_rebuild",
     "rebuild",
     "walk_loaded",
+    "walk_stream",
     "with_values",
 ]
+
+_T = TypeVar("_T")
 
 UNKNOWN_REDUCER = (
     "not rebuilt: its reducer is the graph's own code; the snapshot and "
@@ -150,21 +155,66 @@ def walk_loaded(
     items: Iterable[CheckpointTuple],
 ) -> list[tuple[CheckpointTuple, dict[str, JSON]]]:
     """Every checkpoint with its DeltaChannel values, rebuilt from the
-    checkpoints given (each namespace whole, as ``read`` has it) by
+    checkpoints given (each namespace whole, as ``diff`` has it) by
     LangGraph's parent walk: no request."""
     loaded = list(items)
-    walker = _Loaded(loaded)
-    found = []
-    for item in loaded:
-        wanted = channels_to_rebuild(item)
-        histories = (
-            walker.get_delta_channel_history(config=item.config, channels=wanted)
-            if wanted
-            else {}
-        )
-        rebuilt = {name: rebuild(name, h) for name, h in histories.items()}
-        found.append(with_values(item, rebuilt))
-    return found
+    every = {_key(item.config) for item in loaded}
+    return [
+        (item, how)
+        for item, how in walk_stream(loaded, every)
+        if isinstance(item, CheckpointTuple)
+    ]
+
+
+def walk_stream(
+    items: Iterable[_T],
+    listed: Container[Key],
+    fetch: Callable[[RunnableConfig], CheckpointTuple | None] | None = None,
+) -> Iterator[tuple[_T | CheckpointTuple, dict[str, JSON]]]:
+    """As :func:`walk_loaded`, for checkpoints coming newest first as they
+    are read (``read``, ``history --patch``): each is handed on, in order,
+    once the walk to its DeltaChannels' snapshot meets no checkpoint that is
+    ``listed`` (keys ``(namespace, id)``) and still to come; anything else
+    (an unreadable checkpoint) as it is. It holds the checkpoints between
+    one and its snapshot, and drops one once handed on: a parent is older
+    than its child, so only checkpoints handed on before it walk through
+    it. Should ids not sort so, ``fetch`` reads a dropped one again."""
+    held: list[_T] = []
+    arrived: set[Key] = set()
+    walker = _Loaded((), fetch)
+    for item in items:
+        held.append(item)
+        if isinstance(item, CheckpointTuple):
+            arrived.add(_key(item.config))
+            walker.items[_key(item.config)] = item
+        walker.dropped = arrived
+        while held and (done := _ready(walker, held[0], listed, arrived)) is not None:
+            yield done
+            _drop(walker, held.pop(0))
+    for rest in held:
+        done = _ready(walker, rest, (), arrived)
+        assert done is not None  # nothing is to come: every walk is whole
+        yield done
+
+
+def _ready(
+    walker: _Loaded, item: _T, listed: Container[Key], arrived: Container[Key]
+) -> tuple[_T | CheckpointTuple, dict[str, JSON]] | None:
+    if not isinstance(item, CheckpointTuple):
+        return item, {}
+    wanted = channels_to_rebuild(item)
+    if not wanted:
+        return with_values(item, {})
+    walker.missed = []
+    histories = walker.get_delta_channel_history(config=item.config, channels=wanted)
+    if any(key in listed and key not in arrived for key in walker.missed):
+        return None  # an ancestor is still to come
+    return with_values(item, {name: rebuild(name, h) for name, h in histories.items()})
+
+
+def _drop(walker: _Loaded, item: object) -> None:
+    if isinstance(item, CheckpointTuple):
+        walker.items.pop(_key(item.config), None)
 
 
 def _key(config: RunnableConfig) -> tuple[str, str]:
@@ -173,11 +223,26 @@ def _key(config: RunnableConfig) -> tuple[str, str]:
 
 
 class _Loaded(BaseCheckpointSaver[str]):
-    """Checkpoints already read, as a saver LangGraph's walk can ask."""
+    """Checkpoints already read, as a saver LangGraph's walk can ask; it
+    notes each one asked for and not held, and reads one again with
+    ``fetch`` when it was held once (in ``dropped``)."""
 
-    def __init__(self, items: Sequence[CheckpointTuple]) -> None:
+    def __init__(
+        self,
+        items: Iterable[CheckpointTuple],
+        fetch: Callable[[RunnableConfig], CheckpointTuple | None] | None = None,
+    ) -> None:
         super().__init__()
         self.items = {_key(item.config): item for item in items}
+        self.missed: list[Key] = []
+        self.dropped: Container[Key] = ()
+        self._fetch = fetch
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self.items.get(_key(config))
+        key = _key(config)
+        found = self.items.get(key)
+        if found is None and self._fetch is not None and key in self.dropped:
+            found = self._fetch(config)
+        if found is None:
+            self.missed.append(key)
+        return found

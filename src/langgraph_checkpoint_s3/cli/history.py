@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .lineage import Key, concurrent_children, host_of, subgraph_label
 from .rendering import JSON, to_json
@@ -32,7 +32,19 @@ from .rendering import JSON, to_json
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import CheckpointTuple
 
-__all__ = ["CUT", "MARK", "Entry", "cut", "draw", "entries", "graph_lines"]
+__all__ = [
+    "CUT",
+    "MARK",
+    "Entry",
+    "Node",
+    "cut",
+    "draw",
+    "entries",
+    "graph_lines",
+    "pieces",
+]
+
+_T = TypeVar("_T")
 
 _INTERRUPT = "__interrupt__"
 _ERROR = "__error__"
@@ -185,10 +197,11 @@ def _interrupt_values(value: Any) -> list[JSON]:
 def entries(
     tuples: Iterable[CheckpointTuple],
     unreadable: Iterable[tuple[str, str, str]] = (),
+    beyond: Iterable[CheckpointTuple] = (),
 ) -> list[Entry]:
     """The history entries of checkpoints, newest first (ids sort in time);
     ``unreadable`` adds the ``(namespace, id, why)`` of those listed but not
-    read."""
+    read; ``beyond`` gives parents shown elsewhere, to say what ran."""
     items = sorted(
         tuples,
         key=lambda t: (
@@ -202,7 +215,7 @@ def entries(
             t.config["configurable"].get("checkpoint_ns", ""),
             t.config["configurable"]["checkpoint_id"],
         ): t.checkpoint.get("versions_seen", {})
-        for t in items
+        for t in [*items, *beyond]
     }
     racing = concurrent_children(
         (
@@ -270,7 +283,7 @@ def _cells(marks: dict[int, str], width: int) -> str:
 
 
 def graph_lines(
-    nodes: Sequence[tuple[Key, Key | None]],
+    nodes: Sequence[tuple[Key, Key | None]], later: Container[Key] = ()
 ) -> list[tuple[str, int | None]]:
     """The graph of ``nodes`` (``(key, parent key)``, newest first, so each
     child comes before its parent), as ``git log --graph`` draws it: one
@@ -279,7 +292,8 @@ def graph_lines(
     move left when one ends.
 
     Returns ``(graph, index)`` pairs: ``index`` is the node a line shows, None
-    for a line that only joins or moves branches.
+    for a line that only joins or moves branches. A parent in ``later`` is
+    drawn after these lines: its branch goes on.
     """
     order = {key: i for i, (key, _) in enumerate(nodes)}
     columns: list[Key] = []
@@ -298,7 +312,7 @@ def graph_lines(
         marks = {2 * c: ("*" if c == col else "|") for c in range(len(columns))}
         lines.append((_cells(marks, width), index))
         # A parent that is not listed (pruned), or not older, ends the branch.
-        if parent is not None and order.get(parent, -1) > index:
+        if parent is not None and (order.get(parent, -1) > index or parent in later):
             columns[col] = parent
         else:
             del columns[col]
@@ -336,7 +350,10 @@ Below = Callable[[Entry], Sequence[str]]
 
 
 def draw(
-    found: Sequence[Entry], width: int | None = None, below: Below | None = None
+    found: Sequence[Entry],
+    width: int | None = None,
+    below: Below | None = None,
+    later: Container[Key] = (),
 ) -> list[str]:
     """The lines of ``history``: each namespace's checkpoints as a graph,
     the text aligned after its widest graph, and each subgraph's namespace
@@ -344,7 +361,8 @@ def draw(
     enclosing graph. A namespace whose host is not shown (pruned, or not
     read) is drawn apart, under a line naming it whole. ``below`` adds
     lines under a checkpoint's; ``width`` cuts every line to it (see
-    :func:`cut`)."""
+    :func:`cut`); ``later`` names checkpoints drawn after these (see
+    :func:`graph_lines`)."""
     by_ns: dict[str, list[Entry]] = {}
     for entry in found:
         by_ns.setdefault(entry.checkpoint_ns, []).append(entry)
@@ -360,7 +378,7 @@ def draw(
 
     def block(ns: str, prefix: str) -> list[str]:
         items = by_ns[ns]
-        rows = graph_lines([(e.key, e.parent_key) for e in items])
+        rows = graph_lines([(e.key, e.parent_key) for e in items], later)
         at = {e.key: i for i, e in enumerate(items)}
         pad = max(len(graph) for graph, _ in rows)
         lines = []
@@ -371,7 +389,9 @@ def draw(
             entry = items[index]
             lines.append(f"{prefix}{graph.ljust(pad)}  {entry.text()}")
             parent = entry.parent_key
-            goes_on = parent is not None and at.get(parent, -1) > index
+            goes_on = parent is not None and (
+                at.get(parent, -1) > index or parent in later
+            )
             under = prefix + graph.replace("*", "|" if goes_on else " ").ljust(pad)
             lines += [f"{under}  {line}" for line in (below or _nothing)(entry)]
             for inner in hosted.get(entry.key, []):
@@ -387,6 +407,60 @@ def draw(
             lines.append(f"subgraph {ns}")
         lines += block(ns, "")
     return [cut(line.rstrip(), width) for line in lines]
+
+
+Node = tuple[Key, Key | None, Key | None]
+"""A checkpoint as :func:`pieces` sees it: its key, its parent's, and its
+host's (the step that ran its subgraph)."""
+
+
+def pieces(
+    items: Iterable[_T], node: Callable[[_T], Node], listed: Container[Key]
+) -> Iterator[tuple[list[_T], _T | None]]:
+    """Checkpoints coming newest first, cut where the graph drawn so far
+    can end: one branch goes on, to the next checkpoint, and every subgraph
+    is under its host. Yields each piece with the checkpoint after it (its
+    last one's parent, often; None at the end), so that ``history`` draws a
+    long thread as it reads it. A parent or host that is not ``listed``
+    (pruned) or has come already (ids that do not sort in time) is not
+    waited for; a branch still open (time travel from far back) keeps the
+    piece growing until its parent comes."""
+    piece: list[_T] = []
+    arrived: set[Key] = set()
+    waiting: dict[Key, int] = {}  # parent -> children in the piece
+    hosts: set[Key] = set()
+    namespaces: set[str] = set()
+
+    def to_come(key: Key) -> bool:
+        return key in listed and key not in arrived
+
+    def add(item: _T) -> None:
+        key, parent, host = node(item)
+        piece.append(item)
+        waiting.pop(key, None)
+        hosts.discard(key)
+        if parent is not None and to_come(parent):
+            waiting[parent] = waiting.get(parent, 0) + 1
+        if host is not None and key[0] not in namespaces and to_come(host):
+            hosts.add(host)
+        namespaces.add(key[0])
+
+    previous: _T | None = None
+    for item in items:
+        key = node(item)[0]
+        if previous is not None:
+            add(previous)
+            open_branches = sum(waiting.values())
+            if not hosts and (
+                open_branches == 0 or (open_branches == 1 and key in waiting)
+            ):
+                yield piece, item
+                piece, waiting, namespaces = [], {}, set()
+        arrived.add(key)
+        previous = item
+    if previous is not None:
+        add(previous)
+        yield piece, None
 
 
 def _nothing(entry: Entry) -> Sequence[str]:

@@ -20,7 +20,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import click
@@ -35,6 +35,7 @@ __all__ = [
     "TolerantSerializer",
     "Undecodable",
     "emit",
+    "emit_streamed",
     "render_tuple",
     "strict_serializer",
     "terminal_width",
@@ -48,6 +49,25 @@ JSON: TypeAlias = bool | int | float | str | list["JSON"] | dict[str, "JSON"] | 
 def emit(document: JSON) -> None:
     """Print a command's one JSON document on stdout."""
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def emit_streamed(head: dict[str, JSON], key: str, entries: Iterable[JSON]) -> None:
+    """Print ``head`` with ``key`` holding ``entries`` last, as :func:`emit`
+    prints it, each entry as soon as it comes: a long thread's first
+    checkpoints show before the rest are read."""
+    if not head:
+        raise ValueError("emit_streamed needs a head to open the document")
+    opened = json.dumps({**head, key: []}, indent=2, ensure_ascii=False)
+    opened = opened[: opened.rindex("[]")]
+    count = 0
+    for entry in entries:
+        text = json.dumps(entry, indent=2, ensure_ascii=False)
+        indented = "\n".join("    " + line for line in text.splitlines())
+        click.echo(
+            f"{opened}[\n{indented}" if count == 0 else f",\n{indented}", nl=False
+        )
+        count += 1
+    click.echo(f"{opened}[]\n}}" if count == 0 else "\n  ]\n}")
 
 
 def terminal_width() -> int | None:

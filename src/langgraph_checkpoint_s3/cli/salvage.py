@@ -2,13 +2,13 @@
 checkpoint that reads, and why each other one does not. Pure: plans, run
 by the commands.
 
-The saver's ``list`` plan reads a thread in two rounds and fails whole at
-the first object that does not decode, so ``read``, ``history`` and ``list
---long`` would show nothing. Only then (it costs a second read of the
-thread) is each checkpoint read again on its own, with the saver's
-``get_tuple`` plan, side by side in chunks; a chunk whose round fails
-whole (a body that does not even decompress) is read again one checkpoint
-at a time, so only the bad ones are lost.
+The saver's ``list`` plan reads a window of checkpoints in a round or two
+and fails whole at the first object that does not decode, so ``read``,
+``history`` and ``list --long`` would show nothing of it. Only then (it
+costs a second read of the window) is each checkpoint read again on its
+own, with the saver's ``get_tuple`` plan, side by side in chunks; a chunk
+whose round fails whole (a body that does not even decompress) is read
+again one checkpoint at a time, so only the bad ones are lost.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 from .._configs import config_of
 from .._keys import CheckpointRef, Layout
 from ..errors import CorruptObjectError
-from ..plans import PlanContext, concurrently, fetch_objects, get_tuple
+from ..plans import (
+    ListCursor,
+    PlanContext,
+    concurrently,
+    fetch_objects,
+    get_tuple,
+    list_window,
+)
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import CheckpointTuple
@@ -33,6 +40,7 @@ __all__ = [
     "Unreadable",
     "each_checkpoint",
     "each_object",
+    "next_window",
     "unreadable_error",
     "why_unreadable",
 ]
@@ -87,6 +95,19 @@ def each_checkpoint(
             for ref in chunk:
                 found.append((yield from _one(context, ref)))
     return [item for item in found if item is not None]
+
+
+def next_window(
+    context: PlanContext, cursor: ListCursor
+) -> Plan[list[CheckpointTuple | Unreadable]]:
+    """The next window of a ``list`` walk, or, when one of its objects
+    cannot be read, each of its checkpoints on its own."""
+    try:
+        found: list[CheckpointTuple] = yield from list_window(context, cursor)
+        return [*found]
+    except CorruptObjectError:
+        pass
+    return (yield from each_checkpoint(context, cursor.skip()))
 
 
 def each_object(keys: Sequence[str]) -> Plan[list[bytes | CorruptObjectError | None]]:

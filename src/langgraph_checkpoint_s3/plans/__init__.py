@@ -27,7 +27,7 @@ from ._lifecycle import (
     delete_thread,
     prune,
 )
-from ._listing import FIRST_WINDOW, WINDOW, ListCursor, list_window
+from ._listing import FIRST_WINDOW, WINDOW, ListCursor, list_rest, list_window
 from ._reading import (
     VALUE_GRACE,
     check_bucket,
@@ -103,6 +103,7 @@ __all__ = [
     "list_checkpoints",
     "list_keys",
     "list_objects",
+    "list_rest",
     "list_window",
     "newest",
     "perform",

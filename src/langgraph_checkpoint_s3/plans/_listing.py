@@ -36,7 +36,7 @@ from ._reading import (
 )
 from ._rounds import concurrently, list_keys
 
-__all__ = ["FIRST_WINDOW", "WINDOW", "ListCursor", "list_window"]
+__all__ = ["FIRST_WINDOW", "WINDOW", "ListCursor", "list_rest", "list_window"]
 
 FIRST_WINDOW = 10
 """Checkpoints in the first window: what ``get_state_history`` shows first,
@@ -61,11 +61,28 @@ class ListCursor:
     """The candidates' writes' keys, listed once for a walk of several
     windows; None: each window lists its own."""
     done: bool = False
+    newest_first: bool = True
+    """Find the first window of one namespace as ``list(limit=k)`` finds its
+    newest; False: list the candidates first (a caller that wants them all,
+    and their number, up front)."""
 
     def wanted(self) -> int | None:
         """How many more tuples the caller asked for (None: all)."""
         limit = self.query.limit
         return None if limit is None else max(limit - self.handed, 0)
+
+    def skip(self) -> list[CheckpointRef]:
+        """Leave out the next window, once listed (a caller that could not
+        read it reads it another way): its checkpoints."""
+        assert self.pending is not None
+        size = _window_size(self.query, self.wanted())
+        skipped, self.pending = self.pending[:size], self.pending[size:]
+        if self.writes is not None:
+            for ref in skipped:
+                self.writes.pop(ref, None)
+        self.handed += len(skipped)
+        self.done = not self.pending or self.wanted() == 0
+        return skipped
 
 
 def _one_namespace(query: ListQuery) -> bool:
@@ -87,7 +104,12 @@ def list_window(
     if cursor.done or wanted == 0:
         cursor.done = True
         return []
-    if cursor.pending is None and cursor.below is None and _one_namespace(query):
+    if (
+        cursor.newest_first
+        and cursor.pending is None
+        and cursor.below is None
+        and _one_namespace(query)
+    ):
         # The newest of one namespace, without listing it whole: all of a
         # limited list at once, else the first window.
         size = wanted if wanted is not None else FIRST_WINDOW
@@ -104,13 +126,14 @@ def list_window(
             cursor.below = refs[-1].checkpoint_id
         return first
     if cursor.pending is None:
-        yield from _list_rest(context, cursor)
+        yield from list_rest(context, cursor)
     assert cursor.pending is not None
     found: list[CheckpointTuple] = []
     while cursor.pending and not found:
         size = _window_size(query, wanted)
-        batch, cursor.pending = cursor.pending[:size], cursor.pending[size:]
-        found = yield from _fetch_window(context, cursor, batch)
+        # Left pending until read, so that a caller can skip it on an error.
+        found = yield from _fetch_window(context, cursor, cursor.pending[:size])
+        cursor.pending = cursor.pending[size:]
     found = found[:wanted]
     cursor.handed += len(found)
     if not cursor.pending or cursor.wanted() == 0:
@@ -124,10 +147,11 @@ def _window_size(query: ListQuery, wanted: int | None) -> int:
     return max(wanted, 16) if query.filter else wanted  # a filter rejects some
 
 
-def _list_rest(context: PlanContext, cursor: ListCursor) -> Plan[None]:
-    """List the candidates left, newest first (a round per 1,000 keys), and
-    for a walk of more than one window their writes' keys too, once: beside
-    them when the first window showed there are more, else after."""
+def list_rest(context: PlanContext, cursor: ListCursor) -> Plan[None]:
+    """List the candidates left, newest first (a round per 1,000 keys), into
+    ``cursor.pending``, and for a walk of more than one window their writes'
+    keys too, once: beside them when the first window showed there are more,
+    else after."""
     layout, query, below = context.layout, cursor.query, cursor.below
     listings = [list_keys(query.prefix(layout))]
     if below is not None:

@@ -1,0 +1,65 @@
+"""Reading a whole thread for ``read`` and ``history``: its checkpoints
+listed once (their number, for the progress bar), then read a window at a
+time, newest first, as the saver's ``list`` reads them, so the first are
+shown after a few rounds and what is held stays about a window, whatever
+the thread's length. A window with an object that cannot be read is read
+again checkpoint by checkpoint (:mod:`.salvage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from .progress import checkpoint_gets, progress_bar
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import CheckpointTuple
+
+    from ..saver import S3CheckpointSaver
+    from .lineage import Key
+    from .salvage import Unreadable
+
+__all__ = ["ThreadWalk"]
+
+
+class ThreadWalk:
+    """The checkpoints of a thread (or of one of its namespaces), newest
+    first; the listing is done on creation."""
+
+    def __init__(
+        self, saver: S3CheckpointSaver, thread_id: str, checkpoint_ns: str | None
+    ) -> None:
+        from .. import plans
+        from .._configs import thread_config
+        from .._selection import ListQuery
+
+        self.saver = saver
+        query = ListQuery.of(
+            thread_config(thread_id, checkpoint_ns),
+            filter=None,
+            before=None,
+            limit=None,
+        )
+        self.cursor = plans.ListCursor(query, newest_first=False)
+        saver.run(plans.list_rest(saver.context, self.cursor))
+        pending = self.cursor.pending or []
+        self.total = len(pending)
+        self.listed: frozenset[Key] = frozenset(
+            (r.checkpoint_ns, r.checkpoint_id) for r in pending
+        )
+        """The ``(namespace, id)`` of every checkpoint listed: one asked for
+        (a parent, a host) and not come yet is still to come when listed."""
+
+    def items(self, shown: bool) -> Iterator[CheckpointTuple | Unreadable]:
+        """Every checkpoint, newest first, each as read or as why it could
+        not be; a bar on stderr when ``shown``."""
+        from .salvage import next_window
+
+        saver = self.saver
+        with progress_bar(self.total, "Reading checkpoints", shown) as tick:
+            on_done = checkpoint_gets(saver.layout, tick)
+            while not self.cursor.done:
+                yield from saver.run(
+                    next_window(saver.context, self.cursor), on_done=on_done
+                )
