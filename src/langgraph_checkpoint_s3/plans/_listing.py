@@ -40,7 +40,8 @@ __all__ = ["FIRST_WINDOW", "WINDOW", "ListCursor", "list_rest", "list_window"]
 
 FIRST_WINDOW = 10
 """Checkpoints in the first window: what ``get_state_history`` shows first,
-found without listing the namespace whole."""
+found without listing the namespace whole (or, after a listing, read in
+one round of a few dozen GETs)."""
 
 WINDOW = 100
 """Checkpoints in every later window: the bound on what a walk holds."""
@@ -75,7 +76,7 @@ class ListCursor:
         """Leave out the next window, once listed (a caller that could not
         read it reads it another way): its checkpoints."""
         assert self.pending is not None
-        size = _window_size(self.query, self.wanted())
+        size = _window_size(self.query, self.wanted(), self.handed)
         skipped, self.pending = self.pending[:size], self.pending[size:]
         if self.writes is not None:
             for ref in skipped:
@@ -130,7 +131,7 @@ def list_window(
     assert cursor.pending is not None
     found: list[CheckpointTuple] = []
     while cursor.pending and not found:
-        size = _window_size(query, wanted)
+        size = _window_size(query, wanted, cursor.handed)
         # Left pending until read, so that a caller can skip it on an error.
         found = yield from _fetch_window(context, cursor, cursor.pending[:size])
         cursor.pending = cursor.pending[size:]
@@ -141,20 +142,20 @@ def list_window(
     return found
 
 
-def _window_size(query: ListQuery, wanted: int | None) -> int:
-    if wanted is None:
-        return WINDOW
+def _window_size(query: ListQuery, wanted: int | None, handed: int = 1) -> int:
+    if wanted is None:  # a filter may reject the whole first window
+        return FIRST_WINDOW if handed == 0 and not query.filter else WINDOW
     return max(wanted, 16) if query.filter else wanted  # a filter rejects some
 
 
 def list_rest(context: PlanContext, cursor: ListCursor) -> Plan[None]:
     """List the candidates left, newest first (a round per 1,000 keys), into
     ``cursor.pending``, and for a walk of more than one window their writes'
-    keys too, once: beside them when the first window showed there are more,
-    else after."""
+    keys too, once: beside them when the first window showed there are more
+    or the caller walks them all (not ``newest_first``), else after."""
     layout, query, below = context.layout, cursor.query, cursor.below
     listings = [list_keys(query.prefix(layout))]
-    if below is not None:
+    if below is not None or not cursor.newest_first:
         listings.append(list_keys(query.writes_prefix(layout)))
     keys, *write_keys = yield from concurrently(*listings)
     candidates = query.candidates(layout, keys)
