@@ -7,7 +7,7 @@ Pure rules over key names; the plans in :mod:`.plans` apply them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,18 +143,6 @@ class ListQuery:
             and (self.checkpoint_id is None or ref.checkpoint_id == self.checkpoint_id)
             and (self.before is None or ref.checkpoint_id < self.before)
         ]
-
-    def batches(self, candidates: list[CheckpointRef]) -> Iterator[list[CheckpointRef]]:
-        """Candidates in the batches to fetch: all at once when no filter can
-        reject one, else growing batches so a filter stops reading early."""
-        if not self.filter:
-            if head := candidates[: self.limit]:
-                yield head
-            return
-        start, size = 0, max(self.limit or 0, 16)
-        while start < len(candidates):
-            yield candidates[start : start + size]
-            start, size = start + size, min(size * 2, 1024)
 
     def matches(self, metadata: Mapping[str, Any]) -> bool:
         """The metadata filter: every key equal; an absent key reads as None,

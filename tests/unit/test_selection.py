@@ -14,7 +14,6 @@ from langgraph_checkpoint_s3._codec import decode_checkpoint, encode_checkpoint
 from langgraph_checkpoint_s3._delta import DeltaWalk
 from langgraph_checkpoint_s3._keys import CheckpointRef, Layout, WriteRef
 from langgraph_checkpoint_s3._selection import (
-    ListQuery,
     writes_by_checkpoint,
     writes_listings,
 )
@@ -34,17 +33,6 @@ refs = st.lists(
     unique=True,
     max_size=300,
 )
-
-
-@given(refs, st.none() | st.integers(1, 50), st.booleans())
-def test_batches_cover_each_candidate_once(
-    candidates: list[CheckpointRef], limit: int | None, filtered: bool
-) -> None:
-    query = ListQuery(None, None, None, None, {"step": 1} if filtered else {}, limit)
-    batches = list(query.batches(candidates))
-    flat = [ref for batch in batches for ref in batch]
-    assert flat == (candidates if filtered else candidates[:limit])
-    assert all(batches)
 
 
 @given(refs, st.data(), st.sampled_from([MemoryBucket, SeaweedFSBucket]))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 import functools
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
@@ -361,37 +361,3 @@ def get_tuple(
     stored = found[0][0]
     context.recent.saw_checkpoint(stored.ref, stored.parent_id, stored.metadata)
     return to_tuple(*found[0])
-
-
-def list_checkpoints(
-    context: PlanContext,
-    config: RunnableConfig | None,
-    *,
-    filter: Mapping[str, Any] | None = None,
-    before: RunnableConfig | None = None,
-    limit: int | None = None,
-) -> Plan[list[CheckpointTuple]]:
-    """``list``: checkpoints newest first, the filter applied before the limit.
-    The newest ``limit`` of one namespace are found without listing it whole."""
-    query = ListQuery.of(config, filter=filter, before=before, limit=limit)
-    if (
-        query.limit is not None
-        and query.limit > 0
-        and query.thread_id is not None
-        and query.checkpoint_ns is not None
-        and query.checkpoint_id is None
-        and not query.filter
-    ):
-        refs = yield from newest(
-            context, query.thread_id, query.checkpoint_ns, query.limit, query.before
-        )
-        loaded = yield from _checkpoints_with_writes(context, refs, query)
-        return [to_tuple(stored, writes) for stored, writes in loaded]
-    keys = yield from list_keys(query.prefix(context.layout))
-    found: list[CheckpointTuple] = []
-    for batch in query.batches(query.candidates(context.layout, keys)):
-        loaded = yield from _checkpoints_with_writes(context, batch, query)
-        found += [to_tuple(stored, writes) for stored, writes in loaded]
-        if query.limit is not None and len(found) >= query.limit:
-            return found[: query.limit]
-    return found
