@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.messages import BaseMessage
-from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
     CheckpointTuple,
@@ -120,6 +119,10 @@ def rebuild(channel: str, history: DeltaChannelHistory) -> Rebuilt:
         return Rebuilt(channel, seed, True, seed, [])
     if not all(map(_is_messages, writes)) or not _is_messages(seed or []):
         return Rebuilt(channel, None, False, seed, writes)
+    # Imported here: LangGraph's channels bring its runtime (about a second
+    # of start-up), which only a thread with messages to replay needs.
+    from langgraph.channels.delta import DeltaChannel
+
     replay = DeltaChannel(_messages_reducer(), list).from_checkpoint(seed)
     replay.replay_writes(history["writes"])
     return Rebuilt(channel, replay.get(), True, seed, writes)
