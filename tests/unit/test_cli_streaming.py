@@ -5,6 +5,8 @@ window (``cli/walking.py``, ``history.pieces``, ``delta_state.walk_stream``).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from typing import Any
 
@@ -15,14 +17,17 @@ from hypothesis import strategies as st
 from langgraph.checkpoint.base import CheckpointTuple
 
 from langgraph_checkpoint_s3._configs import thread_config
+from langgraph_checkpoint_s3._keys import CheckpointRef, Layout
 from langgraph_checkpoint_s3.cli.changes import rendered
 from langgraph_checkpoint_s3.cli.delta_state import walk_loaded
 from langgraph_checkpoint_s3.cli.history import entries, pieces
+from langgraph_checkpoint_s3.cli.rendering import emit, emit_streamed
+from langgraph_checkpoint_s3.cli.walking import Listed
 from langgraph_checkpoint_s3.plans import FIRST_WINDOW, WINDOW
 from tests.support.cli import S3, invoke
 from tests.support.graphs import delta_graph, thread
 from tests.support.histories import PREFIX, WRITES, history
-from tests.support.memory_bucket import MemoryBucket, MemorySaver
+from tests.support.memory_bucket import MemoryBucket, MemorySaver, Stored
 from tests.support.memory_client import MemoryClient
 
 Key = tuple[str, str]
@@ -184,3 +189,79 @@ def test_delta_channels_read_as_they_read_whole(bucket: MemoryBucket) -> None:
     assert len(streamed) > 2 * WINDOW
     assert streamed == json.loads(json.dumps(whole))
     assert any("delta_channels" in entry for entry in streamed)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+    st.lists(json_values, max_size=4),
+)
+def test_a_streamed_document_prints_as_the_whole_one(
+    head: dict[str, Any], entries_: list[Any]
+) -> None:
+    """Byte for byte, whatever the strings hold (U+2028 splits lines for
+    ``str.splitlines``, not for JSON)."""
+    head = {**head, "thread_id": "t\u2028"}
+    head.pop("checkpoints", None)
+    whole, streamed = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(whole):
+        emit({**head, "checkpoints": entries_})
+    with contextlib.redirect_stdout(streamed):
+        emit_streamed(head, "checkpoints", iter(entries_))
+    assert streamed.getvalue() == whole.getvalue()
+
+
+def test_a_checkpoint_gone_since_the_listing_is_not_waited_for() -> None:
+    """A checkpoint deleted between the listing and its read (a prune
+    running beside): its child is drawn on, the rest still a line at a
+    time."""
+    chain = [
+        _tuple(("", f"{n:04d}"), f"{n - 1:04d}" if n else None, n, "loop", None)
+        for n in range(50)
+    ][::-1]
+    listed = Listed(frozenset(_node(t)[0] for t in chain))
+    listed.gone.add(("", "0040"))
+    kept = [t for t in chain if _node(t)[0] != ("", "0040")]
+    assert [len(piece) for piece, _ in pieces(kept, _node, listed)] == [1] * 49
+
+
+def test_an_unreadable_checkpoint_holds_back_nothing_after_it(
+    bucket: MemoryBucket, client: MemoryClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a DeltaChannel thread whose walks pass through it: what comes
+    after is printed as it is read, not at the end."""
+    saver = MemorySaver(bucket, prefix=PREFIX)
+    delta_graph(saver, steps=250).invoke({"items": [], "n": 0}, thread("items"))
+    ids = [identity(t) for t in saver.list(thread_config("items"))]
+    key = Layout(PREFIX).checkpoint_key(CheckpointRef("items", "", ids[30]))
+    bucket.objects[key] = Stored(b"{not json", bucket.objects[key].last_modified, 9)
+    printed: list[tuple[str, int]] = []
+    echo = click.echo
+    calls = client.calls
+
+    def counting(message: Any = None, **options: Any) -> None:
+        printed.append((str(message), calls["GetObject"]))
+        echo(message, **options)
+
+    monkeypatch.setattr(click, "echo", counting)
+    for command in (["read"], ["history", "--patch"]):
+        printed.clear()
+        result = invoke([*command, *S3, "--thread-id", "items"])
+        assert result.exit_code == 4, result.stderr
+        done = calls["GetObject"]
+        shown_at = {i: next(g for text, g in printed if i in text) for i in ids[31:120]}
+        assert max(shown_at.values()) < done, command
+
+
+def identity(item: CheckpointTuple) -> str:
+    checkpoint_id: str = item.config["configurable"]["checkpoint_id"]
+    return checkpoint_id

@@ -321,7 +321,7 @@ def read(
         uri = where(saver)
 
         def shown() -> Iterator[JSON]:
-            items = walk.items(wants_progress(progress))
+            items = walk.items(wants_progress(progress, beside_output=True))
             for item, how in walk_stream(items, walk.listed, saver.get_tuple):
                 if isinstance(item, Unreadable):
                     errors.append(item.message)
@@ -421,7 +421,9 @@ def history(
         if not walk.total:
             note_nothing(saver, _no_checkpoints(thread_id, checkpoint_ns))
         uri = where(saver)
-        found = _history_pieces(saver, walk, wants_progress(progress), patch, errors)
+        found = _history_pieces(
+            saver, walk, wants_progress(progress, beside_output=True), patch, errors
+        )
         if format_ == "json":
             emit_streamed(
                 {"thread_id": thread_id},
@@ -433,8 +435,9 @@ def history(
                 ),
             )
         else:
+            headed: list[str] = []
             for drawn, patches, later in found:
-                lines = draw(drawn, width, later=later)
+                lines = draw(drawn, width, later=later, headed=headed)
                 if patches is not None:
                     from .diffing import woven
 

@@ -18,6 +18,7 @@ when they read checkpoints.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -182,7 +183,7 @@ def walk_stream(
     one and its snapshot, and drops one once handed on: a parent is older
     than its child, so only checkpoints handed on before it walk through
     it. Should ids not sort so, ``fetch`` reads a dropped one again."""
-    held: list[_T] = []
+    held: deque[_T] = deque()
     arrived: set[Key] = set()
     walker = _Loaded((), fetch)
     for item in items:
@@ -190,10 +191,11 @@ def walk_stream(
         if isinstance(item, CheckpointTuple):
             arrived.add(_key(item.config))
             walker.items[_key(item.config)] = item
-        walker.dropped = arrived
+        elif (ref := getattr(item, "ref", None)) is not None:
+            arrived.add((ref.checkpoint_ns, ref.checkpoint_id))  # unreadable
         while held and (done := _ready(walker, held[0], listed, arrived)) is not None:
             yield done
-            _drop(walker, held.pop(0))
+            _drop(walker, held.popleft())
     for rest in held:
         done = _ready(walker, rest, (), arrived)
         assert done is not None  # nothing is to come: every walk is whole
@@ -218,6 +220,7 @@ def _ready(
 def _drop(walker: _Loaded, item: object) -> None:
     if isinstance(item, CheckpointTuple):
         walker.items.pop(_key(item.config), None)
+        walker.dropped.add(_key(item.config))
 
 
 def _key(config: RunnableConfig) -> tuple[str, str]:
@@ -238,7 +241,7 @@ class _Loaded(BaseCheckpointSaver[str]):
         super().__init__()
         self.items = {_key(item.config): item for item in items}
         self.missed: list[Key] = []
-        self.dropped: Container[Key] = ()
+        self.dropped: set[Key] = set()
         self._fetch = fetch
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:

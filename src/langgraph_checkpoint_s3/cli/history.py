@@ -354,6 +354,7 @@ def draw(
     width: int | None = None,
     below: Below | None = None,
     later: Container[Key] = (),
+    headed: list[str] | None = None,
 ) -> list[str]:
     """The lines of ``history``: each namespace's checkpoints as a graph,
     the text aligned after its widest graph, and each subgraph's namespace
@@ -362,7 +363,9 @@ def draw(
     read) is drawn apart, under a line naming it whole. ``below`` adds
     lines under a checkpoint's; ``width`` cuts every line to it (see
     :func:`cut`); ``later`` names checkpoints drawn after these (see
-    :func:`graph_lines`)."""
+    :func:`graph_lines`). ``headed``, for lines drawn piece by piece, holds
+    the namespace drawn apart last: its line is not said again when the
+    next piece goes on with it."""
     by_ns: dict[str, list[Entry]] = {}
     for entry in found:
         by_ns.setdefault(entry.checkpoint_ns, []).append(entry)
@@ -400,11 +403,14 @@ def draw(
         return lines
 
     lines = []
+    last = headed if headed is not None else []
     for ns, host in apart:
-        if host is not None:
-            lines.append(f"subgraph {ns}  run from {host[1]}, not shown")
-        elif ns:
-            lines.append(f"subgraph {ns}")
+        if last[-1:] != [ns]:
+            if host is not None:
+                lines.append(f"subgraph {ns}  run from {host[1]}, not shown")
+            elif ns:
+                lines.append(f"subgraph {ns}")
+        last[:] = [ns]
         lines += block(ns, "")
     return [cut(line.rstrip(), width) for line in lines]
 

@@ -36,9 +36,14 @@ class _AsTerminal(io.TextIOBase):
         return True
 
 
-def wants_progress(flag: bool | None) -> bool:
-    """``--progress/--no-progress``; without either, when stderr is a terminal."""
-    return sys.stderr.isatty() if flag is None else flag
+def wants_progress(flag: bool | None, *, beside_output: bool = False) -> bool:
+    """``--progress/--no-progress``; without either, when stderr is a
+    terminal, and, for a command that prints as it reads
+    (``beside_output``), stdout is not: a bar redrawn between lines of
+    output on one terminal garbles both."""
+    if flag is not None:
+        return flag
+    return sys.stderr.isatty() and not (beside_output and sys.stdout.isatty())
 
 
 @contextmanager

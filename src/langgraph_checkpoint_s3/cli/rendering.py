@@ -62,7 +62,9 @@ def emit_streamed(head: dict[str, JSON], key: str, entries: Iterable[JSON]) -> N
     count = 0
     for entry in entries:
         text = json.dumps(entry, indent=2, ensure_ascii=False)
-        indented = "\n".join("    " + line for line in text.splitlines())
+        # Not splitlines(): it also splits at U+2028 and the like, which
+        # json.dumps leaves raw inside strings.
+        indented = "    " + text.replace("\n", "\n    ")
         click.echo(
             f"{opened}[\n{indented}" if count == 0 else f",\n{indented}", nl=False
         )

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .lineage import Key
     from .salvage import Unreadable
 
-__all__ = ["ThreadWalk"]
+__all__ = ["Listed", "ThreadWalk"]
 
 
 class ThreadWalk:
@@ -45,11 +45,11 @@ class ThreadWalk:
         saver.run(plans.list_rest(saver.context, self.cursor))
         pending = self.cursor.pending or []
         self.total = len(pending)
-        self.listed: frozenset[Key] = frozenset(
-            (r.checkpoint_ns, r.checkpoint_id) for r in pending
+        self.listed = Listed(
+            frozenset((r.checkpoint_ns, r.checkpoint_id) for r in pending)
         )
-        """The ``(namespace, id)`` of every checkpoint listed: one asked for
-        (a parent, a host) and not come yet is still to come when listed."""
+        """Every checkpoint listed and not found gone since: one asked for (a
+        parent, a host) that has not come yet is still to come when in it."""
 
     def items(self, shown: bool) -> Iterator[CheckpointTuple | Unreadable]:
         """Every checkpoint, newest first, each as read or as why it could
@@ -60,6 +60,36 @@ class ThreadWalk:
         with progress_bar(self.total, "Reading checkpoints", shown) as tick:
             on_done = checkpoint_gets(saver.layout, tick)
             while not self.cursor.done:
-                yield from saver.run(
+                before = self.cursor.pending or []
+                window = saver.run(
                     next_window(saver.context, self.cursor), on_done=on_done
                 )
+                passed = before[: len(before) - len(self.cursor.pending or [])]
+                returned = {_key(item) for item in window}
+                # Deleted since the listing: never to come.
+                self.listed.gone.update(
+                    key
+                    for ref in passed
+                    if (key := (ref.checkpoint_ns, ref.checkpoint_id)) not in returned
+                )
+                yield from window
+
+
+class Listed:
+    """The keys of a listing, less those found gone since (a container)."""
+
+    def __init__(self, keys: frozenset[Key]) -> None:
+        self.keys = keys
+        self.gone: set[Key] = set()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys and key not in self.gone
+
+
+def _key(item: CheckpointTuple | Unreadable) -> Key:
+    from .salvage import Unreadable
+
+    if isinstance(item, Unreadable):
+        return (item.ref.checkpoint_ns, item.ref.checkpoint_id)
+    configurable = item.config["configurable"]
+    return (configurable.get("checkpoint_ns", ""), configurable["checkpoint_id"])

@@ -76,7 +76,7 @@ class ListCursor:
         """Leave out the next window, once listed (a caller that could not
         read it reads it another way): its checkpoints."""
         assert self.pending is not None
-        size = _window_size(self.query, self.wanted(), self.handed)
+        size = _window_size(self.query, self.wanted(), self)
         skipped, self.pending = self.pending[:size], self.pending[size:]
         if self.writes is not None:
             for ref in skipped:
@@ -131,7 +131,7 @@ def list_window(
     assert cursor.pending is not None
     found: list[CheckpointTuple] = []
     while cursor.pending and not found:
-        size = _window_size(query, wanted, cursor.handed)
+        size = _window_size(query, wanted, cursor)
         # Left pending until read, so that a caller can skip it on an error.
         found = yield from _fetch_window(context, cursor, cursor.pending[:size])
         cursor.pending = cursor.pending[size:]
@@ -142,9 +142,15 @@ def list_window(
     return found
 
 
-def _window_size(query: ListQuery, wanted: int | None, handed: int = 1) -> int:
-    if wanted is None:  # a filter may reject the whole first window
-        return FIRST_WINDOW if handed == 0 and not query.filter else WINDOW
+def _window_size(
+    query: ListQuery, wanted: int | None, cursor: ListCursor | None = None
+) -> int:
+    if wanted is None:
+        # A listed walk (the CLI's) shows its first checkpoints after a small
+        # window, unless a filter may reject the whole of it.
+        if cursor is not None and not cursor.newest_first and not query.filter:
+            return FIRST_WINDOW if cursor.handed == 0 else WINDOW
+        return WINDOW
     return max(wanted, 16) if query.filter else wanted  # a filter rejects some
 
 

@@ -166,7 +166,8 @@ def with_write_keys(
     try:
         return (yield from _with_write_keys(context, plan(), refs))
     except S3AccessError as exc:
-        if not (context.recent.lists_in_order and refused(exc.code)):
+        listing = exc.operation == "ListObjectsV2" and len(refs) > 1
+        if not (listing and context.recent.lists_in_order and refused(exc.code)):
             raise
     context.recent.lists_in_order = False
     return (yield from _with_write_keys(context, plan(), refs))
