@@ -1161,3 +1161,16 @@ def test_a_later_call_replaces_the_special_writes(
         ("t", "__interrupt__", 2),
         ("t", "__error__", 2),
     ]
+
+
+@pytest.mark.parametrize("n", [15, 100])
+def test_a_thread_wide_list_of_a_window_is_three_rounds(
+    saver: MemorySaver, n: int
+) -> None:
+    """Every namespace of a thread (no checkpoint_ns): the keys, the one
+    window's checkpoints beside its writes' LIST, then the writes."""
+    history(saver, n)
+    with saver.bucket.measure() as cost:
+        found = list(saver.list({"configurable": {"thread_id": "t"}}))
+    assert len(found) == n
+    assert cost == Cost(rounds=3, get=n * (1 + WRITES), list=2)
