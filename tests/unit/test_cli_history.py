@@ -172,6 +172,24 @@ def test_a_subgraph_is_drawn_under_the_step_that_ran_it(saver: MemorySaver) -> N
     assert not any(re.match(r"^\| \*", line) for line in lines)
 
 
+def test_a_subgraph_read_alone_is_named_once(saver: MemorySaver) -> None:
+    """Its host not read (``--checkpoint-ns``), the subgraph is drawn apart,
+    under one line naming it, though printed a piece at a time."""
+    config = thread("nested")
+    nested_graph(saver).invoke({"log": []}, config)
+    nested_graph(saver).invoke(Command(resume="ok"), config)
+    document = invoke_json("history", *S3, "--thread-id", "nested", "--format", "json")
+    inner = next(
+        e["checkpoint_ns"] for e in document["checkpoints"] if e["checkpoint_ns"]
+    )
+    result = invoke(["history", *S3, "--thread-id", "nested", "--checkpoint-ns", inner])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    shown = [e for e in document["checkpoints"] if e["checkpoint_ns"] == inner]
+    assert len(shown) > 1 and len(lines) == len(shown) + 1
+    assert lines[0].startswith(f"subgraph {inner}  run from ")
+
+
 # -- width ------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from langgraph_checkpoint_s3._recency import (
     may_hold,
     uuid6_prefix,
 )
+from langgraph_checkpoint_s3.errors import S3AccessError
 from langgraph_checkpoint_s3.plans import RecentReads
 from langgraph_checkpoint_s3.plans import _latest as newest_plans
 from langgraph_checkpoint_s3.protocol import PAGE_SIZE, List
@@ -403,6 +404,23 @@ def test_directory_bucket_reads_writes_of_uuid6_checkpoints() -> None:
             (t.config, t.pending_writes) for t in ours.list(cfg(), limit=limit)
         ] == [(t.config, t.pending_writes) for t in theirs.list(cfg(), limit=limit)]
     assert not ours._recent.lists_in_order
+
+
+def test_a_refused_get_leaves_the_floors_on() -> None:
+    """InvalidRequest on a GET (an SSE-C object, say) is that read's error,
+    not a sign that the store refuses StartAfter."""
+
+    class SealedBucket(MemoryBucket):
+        def get_object(self, **kwargs: Any) -> dict[str, Any]:
+            if "/writes/" not in kwargs["Key"] and "/heads/" not in kwargs["Key"]:
+                raise client_error("InvalidRequest", "sealed", status=400)
+            return super().get_object(**kwargs)
+
+    ours = MemorySaver(SealedBucket(), prefix="p/")
+    put_both((ours,), list(history_ids("recent", 12)))
+    with pytest.raises(S3AccessError, match="InvalidRequest"):
+        list(ours.list(cfg(), limit=5))
+    assert ours._recent.lists_in_order
 
 
 class RefusingBucket(MemoryBucket):
