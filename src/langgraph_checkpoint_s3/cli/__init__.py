@@ -26,6 +26,9 @@ Modules:
   transcript  messages as a chat transcript; long values cut (pure)
   messages    message lists told apart, tool calls paired, tokens (pure)
   delta_state DeltaChannel values rebuilt from a snapshot and writes (pure)
+  lineage     racing writers; the step that ran a subgraph (pure)
+  walking     a thread read a window at a time, for read and history
+  salvage     a window read checkpoint by checkpoint when one is unreadable
 
 Importing this package loads click and the standard library only; boto3,
 LangGraph and the saver load when a command needs them.
