@@ -27,6 +27,8 @@ from .progress import wants_progress
 from .rendering import JSON, emit
 
 if TYPE_CHECKING:
+    from langgraph.checkpoint.base import CheckpointTuple
+
     from ..saver import S3CheckpointSaver
     from .history import Entry, Node
     from .lineage import Key
@@ -501,21 +503,19 @@ def _history_pieces(
         yield drawn, patches, later
 
 
-def _node(pair: tuple[object, object]) -> Node:
-    from langgraph.checkpoint.base import CheckpointTuple
-
+def _node(pair: tuple[CheckpointTuple | Unreadable, object]) -> Node:
     from .lineage import host_of
     from .salvage import Unreadable
+    from .walking import item_key
 
     item = pair[0]
+    key = item_key(item)
     if isinstance(item, Unreadable):
-        return (item.ref.checkpoint_ns, item.ref.checkpoint_id), None, None
-    assert isinstance(item, CheckpointTuple)
-    configurable = item.config["configurable"]
-    ns = configurable.get("checkpoint_ns", "")
+        return key, None, None
+    ns = key[0]
     parent = (item.parent_config or {}).get("configurable", {}).get("checkpoint_id")
     return (
-        (ns, configurable["checkpoint_id"]),
+        key,
         None if parent is None else (ns, parent),
         host_of(ns, item.metadata or {}),
     )

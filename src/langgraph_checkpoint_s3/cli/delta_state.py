@@ -6,11 +6,11 @@ The history (the nearest snapshot, the writes after it) comes from the
 saver's ``get_delta_channel_history`` for one checkpoint, or, when the
 checkpoints of a namespace are read anyway (``read``, ``history --patch``,
 ``diff``), from LangGraph's own parent walk over them, which costs no
-request: a checkpoint is shown once its walk back to the snapshot is read. The replay is
-LangGraph's ``DeltaChannel`` with LangGraph's message reducer: the reducer
-itself is graph code, never stored, so it is used only where every value is
-a LangChain message. Any other channel is shown as its snapshot and ordered
-writes, labelled as such, for a person to read.
+request: a checkpoint is shown once its walk back to the snapshot is read.
+The replay is LangGraph's ``DeltaChannel`` with LangGraph's message
+reducer: the reducer itself is graph code, never stored, so it is used only
+where every value is a LangChain message. Any other channel is shown as its
+snapshot and ordered writes, labelled as such, for a person to read.
 
 Pure: no request. It imports LangGraph, so the commands import it only
 when they read checkpoints.
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.base import (
@@ -37,6 +37,8 @@ from .rendering import JSON, to_json
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
+    from .salvage import Unreadable
+
 __all__ = [
     "UNKNOWN_REDUCER",
     "Rebuilt",
@@ -46,8 +48,6 @@ __all__ = [
     "walk_stream",
     "with_values",
 ]
-
-_T = TypeVar("_T")
 
 UNKNOWN_REDUCER = (
     "not rebuilt: its reducer is the graph's own code; the snapshot and "
@@ -171,10 +171,10 @@ def walk_loaded(
 
 
 def walk_stream(
-    items: Iterable[_T],
+    items: Iterable[CheckpointTuple | Unreadable],
     listed: Container[Key],
     fetch: Callable[[RunnableConfig], CheckpointTuple | None] | None = None,
-) -> Iterator[tuple[_T | CheckpointTuple, dict[str, JSON]]]:
+) -> Iterator[tuple[CheckpointTuple | Unreadable, dict[str, JSON]]]:
     """As :func:`walk_loaded`, for checkpoints coming newest first as they
     are read (``read``, ``history --patch``): each is handed on, in order,
     once the walk to its DeltaChannels' snapshot meets no checkpoint that is
@@ -183,7 +183,7 @@ def walk_stream(
     one and its snapshot, and drops one once handed on: a parent is older
     than its child, so only checkpoints handed on before it walk through
     it. Should ids not sort so, ``fetch`` reads a dropped one again."""
-    held: deque[_T] = deque()
+    held: deque[CheckpointTuple | Unreadable] = deque()
     arrived: set[Key] = set()
     walker = _Loaded((), fetch)
     for item in items:
@@ -191,8 +191,8 @@ def walk_stream(
         if isinstance(item, CheckpointTuple):
             arrived.add(_key(item.config))
             walker.items[_key(item.config)] = item
-        elif (ref := getattr(item, "ref", None)) is not None:
-            arrived.add((ref.checkpoint_ns, ref.checkpoint_id))  # unreadable
+        else:
+            arrived.add(item.key)
         while held and (done := _ready(walker, held[0], listed, arrived)) is not None:
             yield done
             _drop(walker, held.popleft())
@@ -203,8 +203,11 @@ def walk_stream(
 
 
 def _ready(
-    walker: _Loaded, item: _T, listed: Container[Key], arrived: Container[Key]
-) -> tuple[_T | CheckpointTuple, dict[str, JSON]] | None:
+    walker: _Loaded,
+    item: CheckpointTuple | Unreadable,
+    listed: Container[Key],
+    arrived: Container[Key],
+) -> tuple[CheckpointTuple | Unreadable, dict[str, JSON]] | None:
     if not isinstance(item, CheckpointTuple):
         return item, {}
     wanted = channels_to_rebuild(item)
@@ -217,7 +220,7 @@ def _ready(
     return with_values(item, {name: rebuild(name, h) for name, h in histories.items()})
 
 
-def _drop(walker: _Loaded, item: object) -> None:
+def _drop(walker: _Loaded, item: CheckpointTuple | Unreadable) -> None:
     if isinstance(item, CheckpointTuple):
         walker.items.pop(_key(item.config), None)
         walker.dropped.add(_key(item.config))

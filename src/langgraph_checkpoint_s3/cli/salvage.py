@@ -59,9 +59,14 @@ class Unreadable:
     message: str
     """The error as the saver raised it, naming the bad object's key."""
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """Its namespace and id, as a checkpoint read is known by."""
+        return (self.ref.checkpoint_ns, self.ref.checkpoint_id)
+
     def entry(self) -> tuple[str, str, str]:
         """Its namespace, id and reason."""
-        return (self.ref.checkpoint_ns, self.ref.checkpoint_id, self.reason)
+        return (*self.key, self.reason)
 
 
 def why_unreadable(layout: Layout, ref: CheckpointRef, exc: Exception) -> str:

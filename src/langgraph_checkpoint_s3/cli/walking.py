@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .lineage import Key
     from .salvage import Unreadable
 
-__all__ = ["Listed", "ThreadWalk"]
+__all__ = ["Listed", "ThreadWalk", "item_key"]
 
 
 class ThreadWalk:
@@ -65,7 +65,7 @@ class ThreadWalk:
                     next_window(saver.context, self.cursor), on_done=on_done
                 )
                 passed = before[: len(before) - len(self.cursor.pending or [])]
-                returned = {_key(item) for item in window}
+                returned = {item_key(item) for item in window}
                 # Deleted since the listing: never to come.
                 self.listed.gone.update(
                     key
@@ -86,10 +86,9 @@ class Listed:
         return key in self.keys and key not in self.gone
 
 
-def _key(item: CheckpointTuple | Unreadable) -> Key:
+def item_key(item: CheckpointTuple | Unreadable) -> Key:
+    """The (namespace, id) of a checkpoint, read or not."""
+    from .changes import key_of
     from .salvage import Unreadable
 
-    if isinstance(item, Unreadable):
-        return (item.ref.checkpoint_ns, item.ref.checkpoint_id)
-    configurable = item.config["configurable"]
-    return (configurable.get("checkpoint_ns", ""), configurable["checkpoint_id"])
+    return item.key if isinstance(item, Unreadable) else key_of(item)
