@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, Final
 
 from .envelopes import SharedRef, TypedValue
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_SHARE_BYTES",
     "ChannelVersion",
     "SharedValues",
+    "channel_version",
     "digest_of",
 ]
 
@@ -60,6 +62,18 @@ this process writes and reads back costs no GET for them."""
 
 ChannelVersion = tuple[str, str, str, str]
 """(thread_id, checkpoint_ns, channel, version): one value of one channel."""
+
+
+def channel_version(
+    thread_id: str, checkpoint_ns: str, channel: str, versions: Mapping[str, Any]
+) -> ChannelVersion | None:
+    """The version a checkpoint's ``channel_versions`` gives a channel, as
+    the saver remembers it (versions may be ints, floats or strings); None
+    for a channel it gives none."""
+    if channel not in versions:
+        return None
+    return (thread_id, checkpoint_ns, channel, str(versions[channel]))
+
 
 _KNOWN = 65536
 """(thread, value) pairs a saver remembers as stored or as met inline

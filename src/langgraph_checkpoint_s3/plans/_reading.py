@@ -28,7 +28,7 @@ from .._delta import Loaded
 from .._keys import CheckpointRef, Layout, WriteRef
 from .._recency import refused
 from .._selection import ListQuery, writes_by_checkpoint, writes_listings
-from .._shared import ChannelVersion
+from .._shared import ChannelVersion, channel_version
 from ..envelopes import CheckpointEnvelope, SharedRef, TypedValue
 from ..errors import S3AccessError
 from ..protocol import HeadBucket, List, Listed, Plan, is_bare_refusal
@@ -223,9 +223,11 @@ def fetch_shared(
         held = found.setdefault(ref.thread_id, {})
         versions = env.checkpoint.channel_versions
         for channel, shared in env.shared().items():
-            if channel in versions:
-                where = (ref.thread_id, ref.checkpoint_ns, channel)
-                seen.append(((*where, str(versions[channel])), shared))
+            version = channel_version(
+                ref.thread_id, ref.checkpoint_ns, channel, versions
+            )
+            if version is not None:
+                seen.append((version, shared))
             digest = shared.sha256
             if digest in held:
                 continue

@@ -23,7 +23,7 @@ from .._codec import (
 from .._configs import CheckpointSelector, config_of
 from .._heads import due, encode_head
 from .._keys import WriteRef
-from .._shared import ChannelVersion
+from .._shared import ChannelVersion, channel_version
 from ..envelopes import CallWrite, SharedRef, TypedValue
 from ..errors import CheckpointConflictError, ConditionalWritesError
 from ..protocol import Get, Plan, Put, Tagged
@@ -56,11 +56,13 @@ def put(
     def place(
         channel: str, serialized: Callable[[], tuple[str, bytes]]
     ) -> TypedValue | SharedRef:
-        version = None
-        if channel in versions:
-            version = (thread_id, ns, channel, str(versions[channel]))
-            if channel not in changed and (known := context.shared.known(version)):
-                return known  # stored, and unchanged since: not serialized again
+        version = channel_version(thread_id, ns, channel, versions)
+        if (
+            version is not None
+            and channel not in changed
+            and (known := context.shared.known(version))
+        ):
+            return known  # stored, and unchanged since: not serialized again
         typed = serialized()
         where, digest = context.shared.place(
             thread_id, typed, channel in changed, version
